@@ -1,0 +1,79 @@
+"""Every setting Talkback reads, with its default and why; the only module that reads os.environ."""
+
+import os
+from pathlib import Path
+
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-change-me"
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The embedded default database lives in instance/ (Flask's instance folder) of the checkout.
+INSTANCE_DIR = Path(os.environ.get("TALKBACK_INSTANCE_DIR", PROJECT_DIR / "instance"))
+# Alembic scripts; an installed package (e.g. in the container image) points here explicitly.
+MIGRATIONS_DIR = Path(os.environ.get("TALKBACK_MIGRATIONS_DIR", PROJECT_DIR / "migrations"))
+
+
+def database_url(url: str) -> str:
+    """Return a database URL that uses psycopg 3 for PostgreSQL (the driver we install)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    """Settings read from the environment when the class is defined."""
+
+    # "production" refuses to start with the default secret; anything else is a developer machine.
+    TALKBACK_ENV = os.environ.get("TALKBACK_ENV", "development")
+    # Signs sessions and keys the hashes of emails and IP addresses (HMAC), so it must stay stable.
+    SECRET_KEY = os.environ.get("TALKBACK_SECRET_KEY", DEFAULT_SECRET_KEY)
+
+    # SQLite under instance/ by default; PostgreSQL in production, e.g.
+    # postgresql+psycopg://user:password@host:5432/talkback (postgresql:// works too).
+    SQLALCHEMY_DATABASE_URI = database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'talkback.db'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # The queue, and later rate limits and caches; `make run` points it at an embedded Redis.
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # Fail fast when Redis is down so a submission still answers 202 quickly (the sweeper retries).
+    REDIS_SOCKET_TIMEOUT = _env_float("TALKBACK_REDIS_TIMEOUT", 1.0)
+
+    # Reverse proxies in front of the API; their X-Forwarded-For entries are trusted, no others.
+    PROXY_COUNT = _env_int("TALKBACK_PROXY_COUNT", 0)
+
+    # Moderation: a score at or above *_HOLD waits for a moderator, at or above *_REJECT is
+    # rejected outright, below *_HOLD is approved.
+    TOXICITY_HOLD = _env_float("TALKBACK_TOXICITY_HOLD", 0.5)
+    TOXICITY_REJECT = _env_float("TALKBACK_TOXICITY_REJECT", 0.9)
+    SPAM_HOLD = _env_float("TALKBACK_SPAM_HOLD", 0.5)
+    SPAM_REJECT = _env_float("TALKBACK_SPAM_REJECT", 0.9)
+    # Identical text posted on the same site within this window counts as a duplicate.
+    DUPLICATE_WINDOW_SECONDS = _env_int("TALKBACK_DUPLICATE_WINDOW", 3600)
+    # A moderation job that runs longer than this is killed and retried by the sweeper.
+    JOB_TIMEOUT_SECONDS = _env_int("TALKBACK_JOB_TIMEOUT", 60)
+
+    # The sweeper re-enqueues comments still pending this long after submission (outbox retry).
+    SWEEP_AFTER_SECONDS = _env_float("TALKBACK_SWEEP_AFTER", 10.0)
+    SWEEP_INTERVAL_SECONDS = _env_float("TALKBACK_SWEEP_INTERVAL", 5.0)
+
+    # Public read path: page size and how long browsers and CDNs may reuse a thread.
+    PAGE_SIZE_DEFAULT = 20
+    PAGE_SIZE_MAX = 100
+    THREAD_MAX_AGE_SECONDS = _env_int("TALKBACK_THREAD_MAX_AGE", 10)
+    COUNTS_MAX_ARTICLES = 100
+
+    # flask-smorest: the OpenAPI document is served at /api/v1/openapi.json.
+    API_TITLE = "Talkback"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"

@@ -1,0 +1,41 @@
+"""Errors the service layer raises; the API turns each into the JSON error shape."""
+
+
+class TalkbackError(Exception):
+    """A request the service cannot carry out, with the HTTP status and code to answer with."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class NotFoundError(TalkbackError):
+    """The site, article or comment does not exist (or is not the caller's to see)."""
+
+    status = 404
+    code = "not_found"
+
+
+class ForbiddenError(TalkbackError):
+    """The caller is not allowed to do this, e.g. a wrong delete token."""
+
+    status = 403
+    code = "forbidden"
+
+
+class ConflictError(TalkbackError):
+    """The request clashes with the current state, e.g. the article is closed."""
+
+    status = 409
+    code = "conflict"
+
+
+class UnprocessableError(TalkbackError):
+    """The input is well-formed but cannot be accepted, e.g. a reply to a hidden comment."""
+
+    status = 422
+    code = "validation_error"

@@ -1,0 +1,139 @@
+"""Database models: sites, articles, comments and the append-only audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current time as a naive UTC datetime (how every timestamp is stored)."""
+    # Naive UTC because SQLite has no time zones; the API adds the "Z" when it serialises.
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class CommentStatus(enum.StrEnum):
+    """Where a comment is in its life (see DESIGN: life of a comment)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    HELD = "held"
+    REJECTED = "rejected"
+    DELETED = "deleted"
+
+
+def _enum_values(enum_class: type[enum.Enum]) -> list[str]:
+    return [member.value for member in enum_class]
+
+
+class Site(db.Model):
+    """A publication that embeds Talkback, addressed in URLs by its short key."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Article(db.Model):
+    """A page comments hang on, created on its first comment, named by the site's own id."""
+
+    __tablename__ = "articles"
+    __table_args__ = (UniqueConstraint("site_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    title: Mapped[str | None] = mapped_column(String(300))
+    is_closed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    site: Mapped[Site] = relationship()
+
+
+class Comment(db.Model):
+    """A reader's comment or reply; only its sanitized form is stored."""
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        # The reader's thread page: approved comments of one article in time order.
+        Index("ix_comments_article_status_created", "article_id", "status", "created_at"),
+        # The sweeper: pending comments by age.
+        Index("ix_comments_status_created", "status", "created_at"),
+        # Exact-duplicate lookups: the same text recently on the same site.
+        Index("ix_comments_site_text_hash_created", "site_id", "text_hash", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    # The top-level comment of the thread (itself for a top-level comment): loads a whole thread
+    # in one query.
+    root_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    status: Mapped[CommentStatus] = mapped_column(
+        Enum(
+            CommentStatus,
+            native_enum=False,
+            length=16,
+            values_callable=_enum_values,
+            validate_strings=True,
+            name="comment_status",
+        ),
+        default=CommentStatus.PENDING,
+    )
+    author_name: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str | None] = mapped_column(String(120))
+    body_html: Mapped[str] = mapped_column(Text)
+    # Markup-free text, kept for scoring and for moderators' searches.
+    body_text: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the normalised text, so duplicate detection is an index lookup.
+    text_hash: Mapped[str] = mapped_column(String(64))
+    toxicity_score: Mapped[float | None]
+    spam_score: Mapped[float | None]
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A random id the widget keeps per reader; ties their comments together.
+    commenter_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    # HMAC-SHA256 with the server secret: never the address itself.
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    ip_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # SHA-256 of the delete token handed to the author once.
+    delete_token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    decided_at: Mapped[datetime | None]
+
+    article: Mapped[Article] = relationship()
+
+
+class AuditEntry(db.Model):
+    """One status change of a comment: who made it, from what, to what, why and when."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    # "worker", "author", "sweeper", later "moderator:<name>".
+    actor: Mapped[str] = mapped_column(String(100))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AuditLogIsAppendOnlyError(RuntimeError):
+    """Raised when code tries to change or remove an audit entry."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _forbid_audit_changes(mapper, connection, target) -> None:
+    raise AuditLogIsAppendOnlyError(f"audit entry {target.id} is append-only")
