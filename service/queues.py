@@ -1,0 +1,92 @@
+"""The Redis connection and the RQ moderation queue, built in one place."""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+MODERATION_QUEUE = "moderation"
+MODERATE_JOB = "workers.jobs.moderate"
+
+log = logging.getLogger(__name__)
+
+
+def redis_connection() -> Redis:
+    """Return the app's Redis client, created on first use with short timeouts."""
+    client = current_app.extensions.get("talkback_redis")
+    if client is None:
+        timeout = current_app.config["REDIS_SOCKET_TIMEOUT"]
+        client = Redis.from_url(
+            current_app.config["REDIS_URL"],
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
+        current_app.extensions["talkback_redis"] = client
+    return client
+
+
+def worker_connection() -> Redis:
+    """Return a new Redis client for a worker, without a read timeout (workers block on BLPOP)."""
+    return Redis.from_url(
+        current_app.config["REDIS_URL"],
+        socket_connect_timeout=current_app.config["REDIS_SOCKET_TIMEOUT"],
+    )
+
+
+def moderation_queue(connection: Redis | None = None) -> Queue:
+    """Return the RQ queue that moderation jobs go through."""
+    return Queue(MODERATION_QUEUE, connection=connection or redis_connection())
+
+
+def moderation_job_id(comment_id: int) -> str:
+    """Return the job id for a comment, so a comment has at most one live job."""
+    return f"moderate-{comment_id}"
+
+
+def enqueue_moderation(comment_id: int) -> bool:
+    """Queue a comment for moderation; return False (and log) when Redis is unreachable."""
+    queue = moderation_queue()
+    job_id = moderation_job_id(comment_id)
+    try:
+        # Replace any dead job of the same id so its registries don't keep a stale entry.
+        try:
+            Job.fetch(job_id, connection=queue.connection).delete()
+        except NoSuchJobError:
+            pass
+        queue.enqueue(
+            MODERATE_JOB,
+            comment_id,
+            job_id=job_id,
+            job_timeout=current_app.config["JOB_TIMEOUT_SECONDS"],
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+    except RedisError as error:
+        # The comment is committed as pending; the sweeper will enqueue it once Redis is back.
+        log.warning("could not enqueue comment %s for moderation: %s", comment_id, error)
+        return False
+    return True
+
+
+def moderation_job_is_alive(comment_id: int, connection: Redis | None = None) -> bool:
+    """Tell whether a comment's job is waiting or running (not lost, failed or abandoned)."""
+    connection = connection or redis_connection()
+    try:
+        job = Job.fetch(moderation_job_id(comment_id), connection=connection)
+    except NoSuchJobError:
+        return False
+    status = job.get_status(refresh=False)
+    if status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+        return True
+    if status == JobStatus.STARTED and job.started_at is not None:
+        # A worker that died mid-job leaves it "started" forever; past its timeout it is lost.
+        deadline = job.started_at + timedelta(seconds=current_app.config["JOB_TIMEOUT_SECONDS"] + 5)
+        if deadline.tzinfo is None:
+            deadline = deadline.replace(tzinfo=UTC)
+        return datetime.now(UTC) < deadline
+    return False

@@ -1,0 +1,6 @@
+"""Pure scoring: text and context in, scores and reasons out; no Flask, RQ or SQL here."""
+
+from .policy import Decision, Thresholds, decide
+from .score import ScoringContext, Scores, score_comment
+
+__all__ = ["Decision", "ScoringContext", "Scores", "Thresholds", "decide", "score_comment"]
