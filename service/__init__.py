@@ -1,0 +1,51 @@
+"""Talkback: a self-hosted, moderated comment service for news sites."""
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import DEFAULT_SECRET_KEY, INSTANCE_DIR, MIGRATIONS_DIR, Config
+
+
+class InsecureConfigError(RuntimeError):
+    """Raised when production settings would leave the service unsafe."""
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Flask app: settings, extensions, API blueprints, web pages and commands."""
+    from . import cli, demo
+    from .api import TalkbackApi, health, public
+    from .extensions import db, migrate
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    _check_production_settings(app)
+    app.json.sort_keys = False  # keep the documented field order in responses
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    api = TalkbackApi(app)
+    api.register_blueprint(public.bp)
+    api.register_blueprint(health.bp)
+    app.register_blueprint(demo.bp)
+    cli.register(app)
+    return app
+
+
+def _check_production_settings(app: Flask) -> None:
+    if app.config["TALKBACK_ENV"] == "production" and (
+        app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY or len(app.config["SECRET_KEY"]) < 32
+    ):
+        raise InsecureConfigError(
+            "TALKBACK_SECRET_KEY must be set to a random string of at least 32 characters "
+            "in production (it keys the hashes of emails and IP addresses)."
+        )

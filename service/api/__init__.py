@@ -1,0 +1,88 @@
+"""The HTTP API: flask-smorest with Talkback's one JSON error shape."""
+
+import logging
+
+from flask import jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from ..errors import TalkbackError
+from ..schemas.errors import ErrorSchema
+
+log = logging.getLogger(__name__)
+
+# Messages a person can act on, for the HTTP errors Flask raises by itself.
+HTTP_MESSAGES = {
+    400: "The request could not be read.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept that method.",
+    413: "The request is too large.",
+    415: "Send the request body as JSON (Content-Type: application/json).",
+    422: "Please correct the fields shown.",
+    500: "Something went wrong on our side; nothing you sent was lost. Please try again.",
+}
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
+    """Build a response in the JSON error shape."""
+    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _flatten_webargs_messages(messages: dict) -> dict[str, list[str]]:
+    """Turn webargs' {location: {field: [...]}} into {field: [...]}."""
+    fields: dict[str, list[str]] = {}
+    for location, errors in messages.items():
+        if isinstance(errors, dict):
+            for field, field_errors in errors.items():
+                fields[str(field)] = _as_strings(field_errors)
+        else:
+            fields[location] = _as_strings(errors)
+    return fields
+
+
+def _as_strings(errors) -> list[str]:
+    if isinstance(errors, dict):  # nested (e.g. a list item's errors): keep their words
+        return [f"{key}: {', '.join(_as_strings(value))}" for key, value in errors.items()]
+    if isinstance(errors, list | tuple):
+        return [str(error) for error in errors]
+    return [str(errors)]
+
+
+class TalkbackApi(Api):
+    """flask-smorest's Api answering every error, 404 and 405 included, in one JSON shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        super()._register_error_handlers()
+        self._app.register_error_handler(TalkbackError, self.handle_talkback_error)
+
+    def handle_http_exception(self, error: HTTPException):
+        """Answer an HTTP error (including webargs validation errors) in the JSON shape."""
+        status = error.code or 500
+        if status >= 500:
+            original = getattr(error, "original_exception", None)
+            if original is not None:
+                log.exception("unhandled error", exc_info=original)
+        data = getattr(error, "data", None) or {}
+        fields = _flatten_webargs_messages(data.get("messages", {}))
+        if status == 400 and fields:
+            message = "The request body is not valid JSON."
+            code = "bad_request"
+        elif status == 422:
+            message = HTTP_MESSAGES[422]
+            code = "validation_error"
+            if fields:
+                message = f"Please correct: {', '.join(sorted(fields))}."
+        else:
+            message = data.get("message") or HTTP_MESSAGES.get(status) or error.description
+            code = (error.name or "error").lower().replace(" ", "_")
+        return error_response(status, code, message, fields, data.get("headers"))
+
+    def handle_talkback_error(self, error: TalkbackError):
+        """Answer an error raised by the service layer."""
+        return error_response(error.status, error.code, error.message, error.fields)

@@ -1,0 +1,86 @@
+"""The public API that embedding pages call (DESIGN: public API contract v1)."""
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import comments, threads
+from ..errors import UnprocessableError
+from ..schemas.comments import (
+    CommentSubmitSchema,
+    CountsQuerySchema,
+    CountsSchema,
+    DeleteTokenHeaderSchema,
+    OwnCommentSchema,
+    SubmittedSchema,
+    ThreadQuerySchema,
+    ThreadSchema,
+)
+
+bp = Blueprint(
+    "public", __name__, url_prefix="/api/v1", description="Reading and writing comments."
+)
+
+
+@bp.route("/sites/<string:site>/articles/<string:article>/comments")
+class ArticleComments(MethodView):
+    """An article's comment thread."""
+
+    @bp.etag
+    @bp.arguments(ThreadQuerySchema, location="query")
+    @bp.response(200, ThreadSchema)
+    @bp.alt_response(404, description="Unknown site.")
+    def get(self, args, site, article):
+        """Read approved comments, threaded, a page of top-level comments at a time."""
+        page = threads.get_thread(site, article, args["sort"], args["limit"], args["cursor"])
+        max_age = current_app.config["THREAD_MAX_AGE_SECONDS"]
+        return page, {"Cache-Control": f"public, max-age={max_age}"}
+
+    @bp.arguments(CommentSubmitSchema)
+    @bp.response(202, SubmittedSchema)
+    @bp.alt_response(404, description="Unknown site or parent comment.")
+    @bp.alt_response(409, description="The article is closed.")
+    def post(self, data, site, article):
+        """Submit a comment or a reply; it is published once moderation approves it."""
+        return comments.submit_comment(site, article, data, request.remote_addr)
+
+
+@bp.route("/comments/<int:comment_id>")
+class OwnComment(MethodView):
+    """A comment as its author sees it, with the delete token from submission."""
+
+    @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
+    @bp.response(200, OwnCommentSchema)
+    @bp.alt_response(403, description="Missing or wrong delete token.")
+    @bp.alt_response(404, description="No such comment.")
+    def get(self, comment_id, token):
+        """Show the author their comment in any status, with the moderation reasons."""
+        return comments.get_own_comment(comment_id, token)
+
+    @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
+    @bp.response(204)
+    @bp.alt_response(403, description="Missing or wrong delete token.")
+    @bp.alt_response(404, description="No such comment.")
+    def delete(self, comment_id, token):
+        """Delete the comment; a tombstone stays while it has published replies."""
+        comments.delete_own_comment(comment_id, token)
+
+
+@bp.route("/sites/<string:site>/counts")
+class Counts(MethodView):
+    """Comment counts for list pages."""
+
+    @bp.arguments(CountsQuerySchema, location="query")
+    @bp.response(200, CountsSchema)
+    @bp.alt_response(404, description="Unknown site.")
+    def get(self, args, site):
+        """Count approved comments for several articles at once (?articles=a,b,c)."""
+        article_ids = list(dict.fromkeys(a.strip() for a in args["articles"].split(",")))
+        article_ids = [article_id for article_id in article_ids if article_id]
+        limit = current_app.config["COUNTS_MAX_ARTICLES"]
+        if not article_ids or len(article_ids) > limit:
+            raise UnprocessableError(
+                f"Ask for between 1 and {limit} articles at a time.",
+                {"articles": [f"Give 1 to {limit} comma-separated article ids."]},
+            )
+        return {"counts": threads.count_comments(site, article_ids)}

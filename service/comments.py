@@ -1,0 +1,276 @@
+"""The comment service: submit, the author's view and delete, and recording decisions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from .extensions import db
+from .hashing import hash_email, hash_ip, new_delete_token, text_fingerprint, token_matches
+from .models import Article, AuditEntry, Comment, CommentStatus, Site, utcnow
+from .queues import enqueue_moderation
+from .sanitize import plain_text, sanitize_body
+
+log = logging.getLogger(__name__)
+
+ARTICLE_ID_MAX = 200
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A stored comment and the delete token its author gets once."""
+
+    id: int
+    status: str
+    delete_token: str
+
+
+def find_site(site_key: str) -> Site:
+    """Return the site with this key or raise NotFoundError."""
+    site = db.session.scalar(select(Site).where(Site.key == site_key))
+    if site is None:
+        raise NotFoundError(f"There is no site '{site_key}'.")
+    return site
+
+
+def check_article_id(article_id: str) -> None:
+    """Reject article ids the database cannot hold."""
+    if not article_id.strip() or len(article_id) > ARTICLE_ID_MAX:
+        raise UnprocessableError(
+            "The article id is not valid.",
+            {"article": [f"Must be 1 to {ARTICLE_ID_MAX} characters."]},
+        )
+
+
+def _article_for_comment(site: Site, article_id: str, url: str | None, title: str | None):
+    """Return the article, creating it on its first comment (safely under concurrent posts)."""
+    article = db.session.scalar(
+        select(Article).where(Article.site_id == site.id, Article.external_id == article_id)
+    )
+    if article is None:
+        article = Article(
+            site_id=site.id, external_id=article_id, url=url, title=_optional_text(title, 300)
+        )
+        try:
+            # A savepoint: if another request created it first, only this insert is undone.
+            with db.session.begin_nested():
+                db.session.add(article)
+        except IntegrityError:
+            article = db.session.scalar(
+                select(Article).where(
+                    Article.site_id == site.id, Article.external_id == article_id
+                )
+            )
+    # The first comment may come from a page that didn't say its url or title; fill them later.
+    if article.url is None and url:
+        article.url = url
+    if article.title is None and title:
+        article.title = _optional_text(title, 300)
+    return article
+
+
+def _optional_text(value: str | None, max_length: int) -> str | None:
+    """Return a short field as plain text, or None when nothing readable is left."""
+    if not value:
+        return None
+    return plain_text(value)[:max_length] or None
+
+
+def _check_parent(parent_id: int | None, article: Article) -> Comment | None:
+    if parent_id is None:
+        return None
+    parent = db.session.get(Comment, parent_id)
+    if parent is None:
+        raise NotFoundError(
+            "The comment you are replying to does not exist.",
+            {"parent_id": ["No such comment."]},
+        )
+    if parent.article_id != article.id:
+        raise UnprocessableError(
+            "You can only reply to a comment on the same article.",
+            {"parent_id": ["That comment is on another article."]},
+        )
+    if parent.status != CommentStatus.APPROVED:
+        raise UnprocessableError(
+            "You can only reply to a published comment.",
+            {"parent_id": ["That comment is not published."]},
+        )
+    return parent
+
+
+def submit_comment(site_key: str, article_id: str, data: dict, ip: str | None) -> Submitted:
+    """Store a new comment as pending, then queue it for moderation."""
+    site = find_site(site_key)
+    check_article_id(article_id)
+    body = sanitize_body(data["body"])
+    if not body.text:
+        raise UnprocessableError(
+            "The comment has no text once markup is removed.",
+            {"body": ["Write some text; markup alone is not a comment."]},
+        )
+    author_name = plain_text(data["author_name"])
+    if not author_name:
+        raise UnprocessableError(
+            "The name has no text once markup is removed.", {"author_name": ["Write a name."]}
+        )
+    article = _article_for_comment(site, article_id, data["article_url"], data["article_title"])
+    if article.is_closed:
+        raise ConflictError("Comments on this article are closed.")
+    parent = _check_parent(data["parent_id"], article)
+
+    token, token_hash = new_delete_token()
+    comment = Comment(
+        site_id=site.id,
+        article_id=article.id,
+        parent_id=parent.id if parent else None,
+        status=CommentStatus.PENDING,
+        author_name=author_name[:60],
+        title=_optional_text(data["title"], 120),
+        body_html=body.html,
+        body_text=body.text,
+        text_hash=text_fingerprint(body.text),
+        reasons=[],
+        commenter_key=data["commenter_key"],
+        email_hash=hash_email(data["author_email"]) if data["author_email"] else None,
+        ip_hash=hash_ip(ip) if ip else None,
+        delete_token_hash=token_hash,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    comment.root_id = parent.root_id if parent else comment.id
+    db.session.add(
+        AuditEntry(comment_id=comment.id, actor="author", to_status=CommentStatus.PENDING.value)
+    )
+    # Commit before enqueueing: the database is the outbox, so a Redis outage loses nothing.
+    db.session.commit()
+    enqueue_moderation(comment.id)
+    return Submitted(id=comment.id, status=comment.status.value, delete_token=token)
+
+
+def _own_comment(comment_id: int, token: str | None) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFoundError("There is no such comment.")
+    if not token:
+        raise ForbiddenError(
+            "Send the comment's delete token in the X-Delete-Token header.",
+            {"X-Delete-Token": ["Missing."]},
+        )
+    if not token_matches(token, comment.delete_token_hash):
+        raise ForbiddenError(
+            "That delete token does not belong to this comment.",
+            {"X-Delete-Token": ["Does not match."]},
+        )
+    return comment
+
+
+def get_own_comment(comment_id: int, token: str | None) -> Comment:
+    """Return a comment to the holder of its delete token, whatever its status."""
+    return _own_comment(comment_id, token)
+
+
+def delete_own_comment(comment_id: int, token: str | None) -> None:
+    """Delete a comment for the holder of its delete token; deleting twice is fine."""
+    comment = _own_comment(comment_id, token)
+    if comment.status == CommentStatus.DELETED:
+        return
+    previous = comment.status
+    # Keep the row (threads and the audit log hang on it) but drop what the author wrote.
+    comment.status = CommentStatus.DELETED
+    comment.title = None
+    comment.body_html = ""
+    comment.body_text = ""
+    comment.author_name = ""
+    db.session.add(
+        AuditEntry(
+            comment_id=comment.id,
+            actor="author",
+            from_status=previous.value,
+            to_status=CommentStatus.DELETED.value,
+            reason="deleted by its author",
+        )
+    )
+    db.session.commit()
+
+
+def load_pending(comment_id: int) -> Comment | None:
+    """Return a comment that still waits for the automatic decision, or None."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.status != CommentStatus.PENDING:
+        return None
+    return comment
+
+
+def count_recent_duplicates(comment: Comment) -> int:
+    """Count other comments on the same site with the same text inside the duplicate window."""
+    window = timedelta(seconds=current_app.config["DUPLICATE_WINDOW_SECONDS"])
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Comment)
+        .where(
+            Comment.site_id == comment.site_id,
+            Comment.text_hash == comment.text_hash,
+            Comment.created_at >= comment.created_at - window,
+            Comment.created_at <= comment.created_at,
+            Comment.id != comment.id,
+        )
+    )
+
+
+def record_decision(
+    comment_id: int,
+    expected: CommentStatus,
+    status: CommentStatus,
+    *,
+    actor: str,
+    reasons: list[str],
+    toxicity: float | None = None,
+    spam: float | None = None,
+) -> bool:
+    """Move a comment from `expected` to `status` once; return False if it had moved already."""
+    now = utcnow()
+    values = {"status": status, "reasons": reasons, "decided_at": now, "updated_at": now}
+    if toxicity is not None:
+        values["toxicity_score"] = toxicity
+    if spam is not None:
+        values["spam_score"] = spam
+    # A conditional update is the lock: of two deliveries of one job only one matches a row.
+    result = db.session.execute(
+        update(Comment)
+        .where(Comment.id == comment_id, Comment.status == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.add(
+        AuditEntry(
+            comment_id=comment_id,
+            actor=actor,
+            from_status=expected.value,
+            to_status=status.value,
+            reason="; ".join(reasons),
+        )
+    )
+    db.session.commit()
+    return True
+
+
+def stale_pending_ids(older_than_seconds: float, limit: int = 500) -> list[int]:
+    """Return ids of comments pending for longer than the given age, oldest first."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    return list(
+        db.session.scalars(
+            select(Comment.id)
+            .where(Comment.status == CommentStatus.PENDING, Comment.created_at <= cutoff)
+            .order_by(Comment.created_at)
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,1 @@
+"""marshmallow schemas: they validate and shape data, they never query."""

@@ -1,0 +1,122 @@
+"""Schemas of the public comment API (DESIGN: public API contract v1)."""
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from .fields import EmailAddress, TrimmedString, UTCDateTime
+
+COMMENTER_KEY = validate.Regexp(
+    r"^[A-Za-z0-9_-]{8,64}$", error="Must be 8 to 64 letters, digits, '-' or '_'."
+)
+
+
+class CommentSubmitSchema(Schema):
+    """What a reader sends to post a comment or a reply."""
+
+    class Meta:
+        unknown = RAISE
+
+    author_name = TrimmedString(required=True, validate=validate.Length(min=1, max=60))
+    author_email = EmailAddress(load_default=None, validate=validate.Length(max=254))
+    title = TrimmedString(load_default=None, validate=validate.Length(max=120))
+    body = TrimmedString(required=True, validate=validate.Length(min=1, max=5000))
+    parent_id = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+    commenter_key = fields.String(load_default=None, validate=COMMENTER_KEY)
+    article_url = fields.Url(
+        load_default=None, schemes={"http", "https"}, validate=validate.Length(max=2000)
+    )
+    article_title = TrimmedString(load_default=None, validate=validate.Length(max=300))
+
+
+class SubmittedSchema(Schema):
+    """The answer to a submission; the delete token is shown this once only."""
+
+    id = fields.Integer()
+    status = fields.String()
+    delete_token = fields.String(
+        metadata={"description": "Keep it: it is the only way to delete the comment later."}
+    )
+
+
+class ThreadQuerySchema(Schema):
+    """Query arguments of the reader's thread."""
+
+    class Meta:
+        unknown = EXCLUDE  # cache-busting query strings must not break the page
+
+    sort = fields.String(
+        load_default="newest", validate=validate.OneOf(["newest", "oldest"])
+    )
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class ThreadCommentSchema(Schema):
+    """One approved comment (or a tombstone) with its visible replies."""
+
+    id = fields.Integer()
+    parent_id = fields.Integer(allow_none=True)
+    author_name = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    body_html = fields.String(allow_none=True)
+    created_at = UTCDateTime()
+    deleted = fields.Boolean(
+        metadata={"description": "A tombstone: the author deleted it, replies remain."}
+    )
+    replies = fields.List(fields.Nested(lambda: ThreadCommentSchema()))
+
+
+class ArticleSchema(Schema):
+    """The article a thread belongs to."""
+
+    id = fields.String()
+    url = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    closed = fields.Boolean()
+
+
+class ThreadSchema(Schema):
+    """A page of an article's thread."""
+
+    article = fields.Nested(ArticleSchema)
+    count = fields.Integer(metadata={"description": "Approved comments on the article."})
+    comments = fields.List(fields.Nested(ThreadCommentSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class OwnCommentSchema(Schema):
+    """The author's view of their own comment, in any status."""
+
+    id = fields.Integer()
+    status = fields.String()
+    article = fields.String(attribute="article.external_id")
+    parent_id = fields.Integer(allow_none=True)
+    author_name = fields.String()
+    title = fields.String(allow_none=True)
+    body_html = fields.String()
+    reasons = fields.List(fields.String())
+    created_at = UTCDateTime()
+    decided_at = UTCDateTime(allow_none=True)
+
+
+class DeleteTokenHeaderSchema(Schema):
+    """The delete token an author got on submission."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    token = fields.String(data_key="X-Delete-Token", load_default=None)
+
+
+class CountsQuerySchema(Schema):
+    """Which articles to count: comma-separated article ids."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    articles = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+
+
+class CountsSchema(Schema):
+    """Approved comment counts per article id."""
+
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())

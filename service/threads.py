@@ -1,0 +1,178 @@
+"""The reader's read path: threaded pages of approved comments, and comment counts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from .comments import check_article_id, find_site
+from .errors import UnprocessableError
+from .extensions import db
+from .models import Article, Comment, CommentStatus
+
+VISIBLE = (CommentStatus.APPROVED, CommentStatus.DELETED)
+
+
+def encode_cursor(created_at: datetime, comment_id: int) -> str:
+    """Return an opaque cursor pointing just after this top-level comment."""
+    raw = json.dumps([created_at.isoformat(), comment_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """Return the position a cursor points at, or raise UnprocessableError naming `cursor`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, comment_id = json.loads(raw)
+        return datetime.fromisoformat(created_at), int(comment_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise UnprocessableError(
+            "The cursor is not valid.",
+            {"cursor": ["Use the next_cursor of a previous page, unchanged."]},
+        ) from None
+
+
+def _visible_roots(article_id: int):
+    """Top-level comments a reader can see: approved, or deleted but with approved replies."""
+    reply = aliased(Comment)
+    has_approved_reply = exists().where(
+        reply.root_id == Comment.id,
+        reply.id != Comment.id,
+        reply.status == CommentStatus.APPROVED,
+    )
+    return select(Comment).where(
+        Comment.article_id == article_id,
+        Comment.parent_id.is_(None),
+        or_(
+            Comment.status == CommentStatus.APPROVED,
+            and_(Comment.status == CommentStatus.DELETED, has_approved_reply),
+        ),
+    )
+
+
+def _node(comment: Comment, children: dict[int, list[Comment]]) -> dict | None:
+    """Build a comment with its visible replies; None if nothing of it is visible."""
+    replies = [
+        node
+        for child in children.get(comment.id, [])
+        if (node := _node(child, children)) is not None
+    ]
+    node = {
+        "id": comment.id,
+        "parent_id": comment.parent_id,
+        "author_name": comment.author_name,
+        "title": comment.title,
+        "body_html": comment.body_html,
+        "created_at": comment.created_at,
+        "deleted": False,
+        "replies": replies,
+    }
+    if comment.status == CommentStatus.DELETED:
+        # A tombstone stays only while it holds up visible replies, and shows nothing of its own.
+        if not replies:
+            return None
+        node.update(author_name=None, title=None, body_html=None, deleted=True)
+    return node
+
+
+def get_thread(
+    site_key: str, article_id: str, sort: str, limit: int, cursor: str | None
+) -> dict:
+    """Return a page of an article's visible top-level comments with all their visible replies."""
+    site = find_site(site_key)
+    check_article_id(article_id)
+    position = decode_cursor(cursor) if cursor else None
+    article = db.session.scalar(
+        select(Article).where(Article.site_id == site.id, Article.external_id == article_id)
+    )
+    article_info = {
+        "id": article_id,
+        "url": article.url if article else None,
+        "title": article.title if article else None,
+        "closed": article.is_closed if article else False,
+    }
+    if article is None:
+        return {"article": article_info, "count": 0, "comments": [], "next_cursor": None}
+
+    newest_first = sort == "newest"
+    query = _visible_roots(article.id)
+    if position:
+        after_time, after_id = position
+        if newest_first:
+            query = query.where(
+                or_(
+                    Comment.created_at < after_time,
+                    and_(Comment.created_at == after_time, Comment.id < after_id),
+                )
+            )
+        else:
+            query = query.where(
+                or_(
+                    Comment.created_at > after_time,
+                    and_(Comment.created_at == after_time, Comment.id > after_id),
+                )
+            )
+    order = (
+        (Comment.created_at.desc(), Comment.id.desc())
+        if newest_first
+        else (Comment.created_at.asc(), Comment.id.asc())
+    )
+    roots = list(db.session.scalars(query.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(roots) > limit:
+        roots = roots[:limit]
+        next_cursor = encode_cursor(roots[-1].created_at, roots[-1].id)
+
+    # Every visible reply of the page's threads in one query, then the tree in memory.
+    children: dict[int, list[Comment]] = {}
+    if roots:
+        replies = db.session.scalars(
+            select(Comment)
+            .where(
+                Comment.root_id.in_([root.id for root in roots]),
+                Comment.parent_id.is_not(None),
+                Comment.status.in_(VISIBLE),
+            )
+            .order_by(Comment.created_at, Comment.id)
+        )
+        for reply in replies:
+            children.setdefault(reply.parent_id, []).append(reply)
+    comments = [node for root in roots if (node := _node(root, children)) is not None]
+    return {
+        "article": article_info,
+        "count": _approved_count(article.id),
+        "comments": comments,
+        "next_cursor": next_cursor,
+    }
+
+
+def _approved_count(article_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.article_id == article_id, Comment.status == CommentStatus.APPROVED)
+    )
+
+
+def count_comments(site_key: str, article_ids: list[str]) -> dict[str, int]:
+    """Return the approved comment count of each article id (0 for articles with none)."""
+    site = find_site(site_key)
+    counts = dict.fromkeys(article_ids, 0)
+    rows = db.session.execute(
+        select(Article.external_id, func.count(Comment.id))
+        .join(Comment, Comment.article_id == Article.id)
+        .where(
+            Article.site_id == site.id,
+            Article.external_id.in_(article_ids),
+            Comment.status == CommentStatus.APPROVED,
+        )
+        .group_by(Article.external_id)
+    )
+    for external_id, count in rows:
+        counts[external_id] = count
+    return counts
