@@ -1,5 +1,6 @@
 """Command-line tools: `flask --app service sites|worker|sweeper ...`."""
 
+import contextlib
 import signal
 
 import click
@@ -71,10 +72,8 @@ def run_sweeper(once: bool) -> None:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     click.echo("Sweeper running; Ctrl-C to stop.")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         sweep_forever(current_app.config["SWEEP_INTERVAL_SECONDS"], lambda: bool(stopping))
-    except KeyboardInterrupt:
-        pass
 
 
 def register(app: Flask) -> None:

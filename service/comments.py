@@ -63,9 +63,7 @@ def _article_for_comment(site: Site, article_id: str, url: str | None, title: st
                 db.session.add(article)
         except IntegrityError:
             article = db.session.scalar(
-                select(Article).where(
-                    Article.site_id == site.id, Article.external_id == article_id
-                )
+                select(Article).where(Article.site_id == site.id, Article.external_id == article_id)
             )
     # The first comment may come from a page that didn't say its url or title; fill them later.
     if article.url is None and url:

@@ -54,8 +54,11 @@ def post_comment():
     }
     try:
         data = CommentSubmitSchema().load(
-            {**fields, "article_url": url_for("demo.article_page", _external=True),
-             "article_title": DEMO_TITLE}
+            {
+                **fields,
+                "article_url": url_for("demo.article_page", _external=True),
+                "article_title": DEMO_TITLE,
+            }
         )
         submitted = comments.submit_comment(DEMO_SITE, DEMO_ARTICLE, data, request.remote_addr)
     except ValidationError as error:

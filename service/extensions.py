@@ -1,9 +1,9 @@
 """Flask extensions, created unbound here and bound to the app in create_app."""
 
-from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
 import sqlite3
 
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 

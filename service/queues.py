@@ -1,5 +1,6 @@
 """The Redis connection and the RQ moderation queue, built in one place."""
 
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -54,10 +55,8 @@ def enqueue_moderation(comment_id: int) -> bool:
     job_id = moderation_job_id(comment_id)
     try:
         # Replace any dead job of the same id so its registries don't keep a stale entry.
-        try:
+        with contextlib.suppress(NoSuchJobError):
             Job.fetch(job_id, connection=queue.connection).delete()
-        except NoSuchJobError:
-            pass
         queue.enqueue(
             MODERATE_JOB,
             comment_id,

@@ -80,9 +80,7 @@ def _node(comment: Comment, children: dict[int, list[Comment]]) -> dict | None:
     return node
 
 
-def get_thread(
-    site_key: str, article_id: str, sort: str, limit: int, cursor: str | None
-) -> dict:
+def get_thread(site_key: str, article_id: str, sort: str, limit: int, cursor: str | None) -> dict:
     """Return a page of an article's visible top-level comments with all their visible replies."""
     site = find_site(site_key)
     check_article_id(article_id)

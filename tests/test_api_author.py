@@ -50,7 +50,10 @@ def test_delete_with_the_token_removes_the_comment(client, site, run_worker):
     # The text is gone from the database too, not only from the page.
     row = db.session.get(Comment, posted["id"])
     assert (row.status.value, row.body_html, row.body_text, row.author_name) == (
-        "deleted", "", "", ""
+        "deleted",
+        "",
+        "",
+        "",
     )
     assert audit_trail(posted["id"])[-1] == ("author", "approved", "deleted")
     # Deleting again is fine, and the author still sees the status.

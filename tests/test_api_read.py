@@ -45,7 +45,14 @@ def test_only_approved_comments_are_served(client, site, run_worker):
     assert page["count"] == 1
     served = page["comments"][0]
     assert set(served) == {
-        "id", "parent_id", "author_name", "title", "body_html", "created_at", "deleted", "replies"
+        "id",
+        "parent_id",
+        "author_name",
+        "title",
+        "body_html",
+        "created_at",
+        "deleted",
+        "replies",
     }
     assert served["created_at"].endswith("+00:00")
 

@@ -43,9 +43,7 @@ class ThreadQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE  # cache-busting query strings must not break the page
 
-    sort = fields.String(
-        load_default="newest", validate=validate.OneOf(["newest", "oldest"])
-    )
+    sort = fields.String(load_default="newest", validate=validate.OneOf(["newest", "oldest"]))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(load_default=None, validate=validate.Length(max=200))
 

@@ -28,8 +28,8 @@ def link_signal(text: str) -> Signal | None:
 
 
 def shouting_signal(text: str) -> Signal | None:
-    """Flag text written mostly in capital letters."""
-    letters = [char for char in text if char.isalpha()]
+    """Flag text written mostly in capital letters (links aside: URLs are mostly lower case)."""
+    letters = [char for char in URL_PATTERN.sub(" ", text) if char.isalpha()]
     cased = [char for char in letters if char.isupper() or char.islower()]
     if len(cased) < SHOUTING_MIN_LETTERS:
         return None
