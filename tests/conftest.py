@@ -29,6 +29,15 @@ from service.queues import moderation_queue
 REDIS_TEST_PATTERNS = ("rq:*", "talkback:*")
 
 
+def pytest_collection_modifyitems(config, items):
+    """In CI the browser tests must run: fail loudly instead of letting them skip."""
+    if os.environ.get("TALKBACK_REQUIRE_BROWSER") and not Path("/usr/bin/chromium").exists():
+        raise pytest.UsageError(
+            "TALKBACK_REQUIRE_BROWSER is set but /usr/bin/chromium is missing "
+            "(apt-get install chromium)."
+        )
+
+
 @contextlib.contextmanager
 def temporary_database(tmp_dir: Path) -> Iterator[str]:
     """Yield the URL of a new, empty database on the configured server; drop it afterwards."""

