@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from .errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from .extensions import db
 from .hashing import hash_email, hash_ip, new_delete_token, text_fingerprint, token_matches
-from .models import Article, AuditEntry, Comment, CommentStatus, Site, utcnow
+from .models import MAX_ID, Article, AuditEntry, Comment, CommentStatus, Site, utcnow
 from .queues import enqueue_moderation
 from .sanitize import plain_text, sanitize_body
 
@@ -33,18 +33,27 @@ class Submitted:
 
 def find_site(site_key: str) -> Site:
     """Return the site with this key or raise NotFoundError."""
+    if len(site_key) > 64 or not site_key.isprintable():
+        raise NotFoundError("There is no such site.")
     site = db.session.scalar(select(Site).where(Site.key == site_key))
     if site is None:
         raise NotFoundError(f"There is no site '{site_key}'.")
     return site
 
 
+def is_valid_article_id(article_id: str) -> bool:
+    """Tell whether the database can hold this article id (length, no control characters)."""
+    return (
+        bool(article_id.strip()) and len(article_id) <= ARTICLE_ID_MAX and article_id.isprintable()
+    )
+
+
 def check_article_id(article_id: str) -> None:
     """Reject article ids the database cannot hold."""
-    if not article_id.strip() or len(article_id) > ARTICLE_ID_MAX:
+    if not is_valid_article_id(article_id):
         raise UnprocessableError(
             "The article id is not valid.",
-            {"article": [f"Must be 1 to {ARTICLE_ID_MAX} characters."]},
+            {"article": [f"Must be 1 to {ARTICLE_ID_MAX} printable characters."]},
         )
 
 
@@ -152,7 +161,7 @@ def submit_comment(site_key: str, article_id: str, data: dict, ip: str | None) -
 
 
 def _own_comment(comment_id: int, token: str | None) -> Comment:
-    comment = db.session.get(Comment, comment_id)
+    comment = db.session.get(Comment, comment_id) if 1 <= comment_id <= MAX_ID else None
     if comment is None:
         raise NotFoundError("There is no such comment.")
     if not token:

@@ -66,6 +66,9 @@ class Config:
     SWEEP_AFTER_SECONDS = _env_float("TALKBACK_SWEEP_AFTER", 10.0)
     SWEEP_INTERVAL_SECONDS = _env_float("TALKBACK_SWEEP_INTERVAL", 5.0)
 
+    # Requests larger than this answer 413; a comment is at most 5,000 characters.
+    MAX_CONTENT_LENGTH = 256 * 1024
+
     # Public read path: page size and how long browsers and CDNs may reuse a thread.
     PAGE_SIZE_DEFAULT = 20
     PAGE_SIZE_MAX = 100

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 
+# Ids are 32-bit integers in the database: anything larger cannot name a row.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """Return the current time as a naive UTC datetime (how every timestamp is stored)."""

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from .comments import check_article_id, find_site
 from .errors import UnprocessableError
 from .extensions import db
-from .models import Article, Comment, CommentStatus
+from .models import MAX_ID, Article, Comment, CommentStatus
 
 VISIBLE = (CommentStatus.APPROVED, CommentStatus.DELETED)
 
@@ -29,8 +29,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, comment_id = json.loads(raw)
-        return datetime.fromisoformat(created_at), int(comment_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        if not isinstance(comment_id, int) or not 1 <= comment_id <= MAX_ID:
+            raise ValueError("cursor id out of range")
+        return datetime.fromisoformat(created_at), comment_id
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
         raise UnprocessableError(
             "The cursor is not valid.",
             {"cursor": ["Use the next_cursor of a previous page, unchanged."]},

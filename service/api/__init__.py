@@ -2,8 +2,10 @@
 
 import logging
 
+import flask_smorest
 from flask import jsonify
 from flask_smorest import Api
+from webargs.flaskparser import FlaskParser, abort
 from werkzeug.exceptions import HTTPException
 
 from ..errors import TalkbackError
@@ -52,6 +54,22 @@ def _as_strings(errors) -> list[str]:
     return [str(errors)]
 
 
+class TalkbackParser(FlaskParser):
+    """webargs' parser, answering 400 (not 500) to JSON nested deeper than Python can parse."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A flask-smorest blueprint that parses requests with TalkbackParser."""
+
+    ARGUMENTS_PARSER = TalkbackParser()
+
+
 class TalkbackApi(Api):
     """flask-smorest's Api answering every error, 404 and 405 included, in one JSON shape."""
 
@@ -81,7 +99,12 @@ class TalkbackApi(Api):
         else:
             message = data.get("message") or HTTP_MESSAGES.get(status) or error.description
             code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(status, code, message, fields, data.get("headers"))
+        # Keep the exception's own headers (e.g. Allow on a 405), but not its HTML content type.
+        headers = {
+            name: value for name, value in error.get_headers() if name.lower() != "content-type"
+        }
+        headers.update(data.get("headers") or {})
+        return error_response(status, code, message, fields, headers)
 
     def handle_talkback_error(self, error: TalkbackError):
         """Answer an error raised by the service layer."""

@@ -3,7 +3,6 @@
 import logging
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from redis.exceptions import RedisError
 from sqlalchemy import text
@@ -11,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..queues import redis_connection
+from . import Blueprint
 
 bp = Blueprint("health", __name__, description="Health checks for load balancers and compose.")
 log = logging.getLogger(__name__)

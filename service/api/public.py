@@ -2,7 +2,6 @@
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import comments, threads
 from ..errors import UnprocessableError
@@ -16,6 +15,8 @@ from ..schemas.comments import (
     ThreadQuerySchema,
     ThreadSchema,
 )
+from ..schemas.errors import ErrorSchema
+from . import Blueprint
 
 bp = Blueprint(
     "public", __name__, url_prefix="/api/v1", description="Reading and writing comments."
@@ -29,7 +30,7 @@ class ArticleComments(MethodView):
     @bp.etag
     @bp.arguments(ThreadQuerySchema, location="query")
     @bp.response(200, ThreadSchema)
-    @bp.alt_response(404, description="Unknown site.")
+    @bp.alt_response(404, schema=ErrorSchema, description="Unknown site.")
     def get(self, args, site, article):
         """Read approved comments, threaded, a page of top-level comments at a time."""
         page = threads.get_thread(site, article, args["sort"], args["limit"], args["cursor"])
@@ -38,8 +39,8 @@ class ArticleComments(MethodView):
 
     @bp.arguments(CommentSubmitSchema)
     @bp.response(202, SubmittedSchema)
-    @bp.alt_response(404, description="Unknown site or parent comment.")
-    @bp.alt_response(409, description="The article is closed.")
+    @bp.alt_response(404, schema=ErrorSchema, description="Unknown site or parent comment.")
+    @bp.alt_response(409, schema=ErrorSchema, description="The article is closed.")
     def post(self, data, site, article):
         """Submit a comment or a reply; it is published once moderation approves it."""
         return comments.submit_comment(site, article, data, request.remote_addr)
@@ -51,16 +52,16 @@ class OwnComment(MethodView):
 
     @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
     @bp.response(200, OwnCommentSchema)
-    @bp.alt_response(403, description="Missing or wrong delete token.")
-    @bp.alt_response(404, description="No such comment.")
+    @bp.alt_response(403, schema=ErrorSchema, description="Missing or wrong delete token.")
+    @bp.alt_response(404, schema=ErrorSchema, description="No such comment.")
     def get(self, comment_id, token):
         """Show the author their comment in any status, with the moderation reasons."""
         return comments.get_own_comment(comment_id, token)
 
     @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
     @bp.response(204)
-    @bp.alt_response(403, description="Missing or wrong delete token.")
-    @bp.alt_response(404, description="No such comment.")
+    @bp.alt_response(403, schema=ErrorSchema, description="Missing or wrong delete token.")
+    @bp.alt_response(404, schema=ErrorSchema, description="No such comment.")
     def delete(self, comment_id, token):
         """Delete the comment; a tombstone stays while it has published replies."""
         comments.delete_own_comment(comment_id, token)
@@ -72,7 +73,7 @@ class Counts(MethodView):
 
     @bp.arguments(CountsQuerySchema, location="query")
     @bp.response(200, CountsSchema)
-    @bp.alt_response(404, description="Unknown site.")
+    @bp.alt_response(404, schema=ErrorSchema, description="Unknown site.")
     def get(self, args, site):
         """Count approved comments for several articles at once (?articles=a,b,c)."""
         article_ids = list(dict.fromkeys(a.strip() for a in args["articles"].split(",")))
@@ -82,5 +83,10 @@ class Counts(MethodView):
             raise UnprocessableError(
                 f"Ask for between 1 and {limit} articles at a time.",
                 {"articles": [f"Give 1 to {limit} comma-separated article ids."]},
+            )
+        if not all(comments.is_valid_article_id(article_id) for article_id in article_ids):
+            raise UnprocessableError(
+                "Some article ids are not valid.",
+                {"articles": ["Each id must be 1 to 200 printable characters."]},
             )
         return {"counts": threads.count_comments(site, article_ids)}

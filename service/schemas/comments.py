@@ -19,7 +19,9 @@ class CommentSubmitSchema(Schema):
     author_email = EmailAddress(load_default=None, validate=validate.Length(max=254))
     title = TrimmedString(load_default=None, validate=validate.Length(max=120))
     body = TrimmedString(required=True, validate=validate.Length(min=1, max=5000))
-    parent_id = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+    parent_id = fields.Integer(
+        load_default=None, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
+    )
     commenter_key = fields.String(load_default=None, validate=COMMENTER_KEY)
     article_url = fields.Url(
         load_default=None, schemes={"http", "https"}, validate=validate.Length(max=2000)
