@@ -1,6 +1,7 @@
 """Command-line tools: `flask --app service sites|worker|sweeper ...`."""
 
 import contextlib
+import re
 import signal
 
 import click
@@ -25,7 +26,8 @@ def create_site(key: str, name: str | None, exist_ok: bool) -> None:
             click.echo(f"Site '{key}' already exists.")
             return
         raise click.ClickException(f"Site '{key}' already exists.")
-    if not key.replace("-", "").replace("_", "").isalnum() or len(key) > 64:
+    # Keys go into every embed URL: plain ASCII only.
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key):
         raise click.BadParameter("use up to 64 letters, digits, '-' or '_'", param_hint="KEY")
     db.session.add(Site(key=key, name=name or key))
     db.session.commit()

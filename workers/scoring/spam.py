@@ -4,7 +4,8 @@ import re
 from dataclasses import dataclass
 
 URL_PATTERN = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-REPEATED_CHARACTER = re.compile(r"(\S)\1{5,}")
+# Digits are left out: "1000000 readers" is a number, not a stretched word.
+REPEATED_CHARACTER = re.compile(r"([^\s\d])\1{5,}")
 # Shouting only counts on enough letters that "OK" or an acronym isn't flagged.
 SHOUTING_MIN_LETTERS = 20
 SHOUTING_SHARE = 0.7
