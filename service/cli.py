@@ -52,11 +52,11 @@ def run_worker(burst: bool) -> None:
     from .queues import moderation_queue, worker_connection
 
     load_model()
-    connection = worker_connection()
     # SimpleWorker runs jobs in this process: the model and DB pool stay warm across jobs, and
     # a crash loses nothing because the sweeper re-enqueues whatever was left pending.
-    worker = SimpleWorker([moderation_queue(connection)], connection=connection)
-    worker.work(burst=burst, with_scheduler=False)
+    with worker_connection() as connection:
+        worker = SimpleWorker([moderation_queue(connection)], connection=connection)
+        worker.work(burst=burst, with_scheduler=False)
 
 
 @click.command("sweeper")

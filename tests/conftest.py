@@ -25,6 +25,18 @@ from service.extensions import db
 from service.models import Site
 from service.queues import moderation_queue
 
+# Debian's Chromium, never a downloaded browser, with flags that keep it off the closed network.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 # Keys the tests may remove between tests; nothing else in a shared Redis is touched.
 REDIS_TEST_PATTERNS = ("rq:*", "talkback:*")
 
@@ -79,7 +91,15 @@ def database(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app_factory(database, redis_url):
+def built_apps() -> Iterator[list]:
+    """Every app the tests build, so their connections can be closed after each test."""
+    apps: list = []
+    yield apps
+    _close_connections(apps)
+
+
+@pytest.fixture(scope="session")
+def app_factory(database, redis_url, built_apps):
     """Build apps on the run's database and Redis, with optional setting overrides."""
 
     def build(**overrides):
@@ -90,7 +110,9 @@ def app_factory(database, redis_url):
             "SERVER_NAME": "talkback.test",
             **overrides,
         }
-        return create_app(config)
+        built = create_app(config)
+        built_apps.append(built)
+        return built
 
     return build
 
@@ -107,7 +129,7 @@ def migrated(app_factory):
 
 
 @pytest.fixture
-def app(app_factory, migrated, redis_url):
+def app(app_factory, migrated, redis_url, built_apps):
     """An app with an empty database and no test keys in Redis."""
     app = app_factory()
     _clear_redis(redis_url)
@@ -115,8 +137,19 @@ def app(app_factory, migrated, redis_url):
         yield app
         db.session.remove()
         _delete_all_rows()
-        db.engine.dispose()
     _clear_redis(redis_url)
+    _close_connections(built_apps)
+
+
+def _close_connections(apps: list) -> None:
+    """Close the database pools and Redis clients of the apps built during a test."""
+    for built in apps:
+        client = built.extensions.pop("talkback_redis", None)
+        if client is not None:
+            client.close()
+        with built.app_context():
+            db.engine.dispose()
+    apps.clear()
 
 
 def _delete_all_rows() -> None:
@@ -160,3 +193,17 @@ def run_worker(app):
         db.session.remove()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Chromium for the run (skipped where /usr/bin/chromium is missing)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found; install the system package (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -10,16 +10,6 @@ from service.extensions import db
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "demo-page.png"
 FAVICON = "/favicon.ico"
 COMMENT = "Walked across at dawn with half the neighbourhood. Worth the two-year wait!"
@@ -46,42 +36,38 @@ def live_server(app_factory, app, site):
 
 
 @pytest.fixture
-def browser_page():
+def browser_page(chromium):
     """Yield (page, problems): a Chromium page recording console errors and failed loads."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found; install the system package (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     problems: list[str] = []
 
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 800})
-            # CSP violations are reported as console errors ("Refused to load/apply/execute ...").
-            page.on(
-                "console",
-                lambda message: (
-                    message.type in ("error", "warning")
-                    and problems.append(
-                        f"console {message.type}: {message.text} ({message.location.get('url')})"
-                    )
-                ),
-            )
-            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            page.on(
-                "requestfailed",
-                lambda request: problems.append(f"request failed: {request.url}"),
-            )
-            page.on(
-                "response",
-                lambda response: (
-                    response.status >= 400
-                    and problems.append(f"HTTP {response.status}: {response.url}")
-                ),
-            )
-            yield page, problems
-        finally:
-            browser.close()
+    context = chromium.new_context(viewport={"width": 1000, "height": 800})
+    try:
+        page = context.new_page()
+        # CSP violations are reported as console errors ("Refused to load/apply/execute ...").
+        page.on(
+            "console",
+            lambda message: (
+                message.type in ("error", "warning")
+                and problems.append(
+                    f"console {message.type}: {message.text} ({message.location.get('url')})"
+                )
+            ),
+        )
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on(
+            "requestfailed",
+            lambda request: problems.append(f"request failed: {request.url}"),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and problems.append(f"HTTP {response.status}: {response.url}")
+            ),
+        )
+        yield page, problems
+    finally:
+        context.close()
 
 
 def test_reader_posts_through_the_form_and_sees_the_comment_once_approved(

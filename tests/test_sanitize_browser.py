@@ -1,7 +1,5 @@
 """Sanitizer output in real headless Chromium: nothing may run, load or survive as markup."""
 
-from pathlib import Path
-
 import pytest
 
 from service.sanitize import sanitize_body
@@ -13,16 +11,6 @@ except ImportError:  # tests/ imported as a package (rootdir on sys.path instead
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Pages are served from a made-up origin through request routing; every other request is
 # recorded and aborted, so a payload that tries to load anything is caught and nothing leaves.
 ORIGIN = "http://talkback.test"
@@ -83,11 +71,8 @@ def page_for(bodies: list[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser_page():
+def browser_page(chromium):
     """Yield (page, events): a Chromium page with routing and dialog recording set up."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found; install the system package (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     events = {"dialogs": [], "requests": [], "pages": {}}
 
     def route(route):
@@ -104,17 +89,15 @@ def browser_page():
         events["dialogs"].append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(java_script_enabled=True)
-            context.add_init_script(INIT_SCRIPT)
-            context.route("**/*", route)
-            page = context.new_page()
-            page.on("dialog", on_dialog)
-            yield page, events
-        finally:
-            browser.close()
+    context = chromium.new_context(java_script_enabled=True)
+    try:
+        context.add_init_script(INIT_SCRIPT)
+        context.route("**/*", route)
+        page = context.new_page()
+        page.on("dialog", on_dialog)
+        yield page, events
+    finally:
+        context.close()
 
 
 def load(page, events, name: str, document: str) -> dict:
