@@ -160,7 +160,8 @@ def submit_comment(site_key: str, article_id: str, data: dict, ip: str | None) -
     return Submitted(id=comment.id, status=comment.status.value, delete_token=token)
 
 
-def _own_comment(comment_id: int, token: str | None) -> Comment:
+def get_own_comment(comment_id: int, token: str | None) -> Comment:
+    """Return a comment to the holder of its delete token, whatever its status."""
     comment = db.session.get(Comment, comment_id) if 1 <= comment_id <= MAX_ID else None
     if comment is None:
         raise NotFoundError("There is no such comment.")
@@ -177,14 +178,9 @@ def _own_comment(comment_id: int, token: str | None) -> Comment:
     return comment
 
 
-def get_own_comment(comment_id: int, token: str | None) -> Comment:
-    """Return a comment to the holder of its delete token, whatever its status."""
-    return _own_comment(comment_id, token)
-
-
 def delete_own_comment(comment_id: int, token: str | None) -> None:
     """Delete a comment for the holder of its delete token; deleting twice is fine."""
-    comment = _own_comment(comment_id, token)
+    comment = get_own_comment(comment_id, token)
     if comment.status == CommentStatus.DELETED:
         return
     previous = comment.status

@@ -28,6 +28,10 @@ def _security_headers(response):
     return response
 
 
+def _back_to_form():
+    return redirect(url_for("demo.article_page") + "#comment-form")
+
+
 @bp.get("/demo")
 def article_page():
     """Show the demo article and its approved comments."""
@@ -64,13 +68,13 @@ def post_comment():
     except ValidationError as error:
         for field, messages in error.normalized_messages().items():
             flash(f"{field.replace('_', ' ').capitalize()}: {' '.join(messages)}", "error")
-        return redirect(url_for("demo.article_page") + "#comment-form")
+        return _back_to_form()
     except TalkbackError as error:
         flash(error.message, "error")
-        return redirect(url_for("demo.article_page") + "#comment-form")
+        return _back_to_form()
     flash(
         f"Thanks! Comment #{submitted.id} is awaiting moderation and will appear here once "
         f"approved. To delete it later, keep this token: {submitted.delete_token}",
         "success",
     )
-    return redirect(url_for("demo.article_page") + "#comment-form")
+    return _back_to_form()

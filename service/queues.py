@@ -49,14 +49,18 @@ def moderation_job_id(comment_id: int) -> str:
     return f"moderate-{comment_id}"
 
 
-def enqueue_moderation(comment_id: int) -> bool:
-    """Queue a comment for moderation; return False (and log) when Redis is unreachable."""
+def enqueue_moderation(comment_id: int, *, replace: bool = False) -> bool:
+    """Queue a comment for moderation; return False (and log) when Redis is unreachable.
+
+    `replace` first removes a dead job of the same id (the sweeper's retry), so RQ's registries
+    keep no stale entry; a fresh submission has no job yet and skips that round trip.
+    """
     queue = moderation_queue()
     job_id = moderation_job_id(comment_id)
     try:
-        # Replace any dead job of the same id so its registries don't keep a stale entry.
-        with contextlib.suppress(NoSuchJobError):
-            Job.fetch(job_id, connection=queue.connection).delete()
+        if replace:
+            with contextlib.suppress(NoSuchJobError):
+                Job.fetch(job_id, connection=queue.connection).delete()
         queue.enqueue(
             MODERATE_JOB,
             comment_id,

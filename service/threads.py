@@ -7,10 +7,11 @@ import binascii
 import json
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from .comments import check_article_id, find_site
+from .comments import ARTICLE_ID_MAX, check_article_id, find_site, is_valid_article_id
 from .errors import UnprocessableError
 from .extensions import db
 from .models import MAX_ID, Article, Comment, CommentStatus
@@ -159,8 +160,26 @@ def _approved_count(article_id: int) -> int:
     )
 
 
-def count_comments(site_key: str, article_ids: list[str]) -> dict[str, int]:
-    """Return the approved comment count of each article id (0 for articles with none)."""
+def parse_article_ids(articles: str) -> list[str]:
+    """Split comma-separated article ids, or raise UnprocessableError naming `articles`."""
+    article_ids = [a for a in dict.fromkeys(part.strip() for part in articles.split(",")) if a]
+    limit = current_app.config["COUNTS_MAX_ARTICLES"]
+    if not article_ids or len(article_ids) > limit:
+        raise UnprocessableError(
+            f"Ask for between 1 and {limit} articles at a time.",
+            {"articles": [f"Give 1 to {limit} comma-separated article ids."]},
+        )
+    if not all(is_valid_article_id(article_id) for article_id in article_ids):
+        raise UnprocessableError(
+            "Some article ids are not valid.",
+            {"articles": [f"Each id must be 1 to {ARTICLE_ID_MAX} printable characters."]},
+        )
+    return article_ids
+
+
+def count_comments(site_key: str, articles: str) -> dict[str, int]:
+    """Return the approved comment count of each article in a comma-separated list (0 if none)."""
+    article_ids = parse_article_ids(articles)
     site = find_site(site_key)
     counts = dict.fromkeys(article_ids, 0)
     rows = db.session.execute(

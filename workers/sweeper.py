@@ -23,7 +23,7 @@ def sweep_once() -> int:
         except RedisError as error:
             log.warning("sweeper: redis unreachable, will retry: %s", error)
             return requeued
-        if not enqueue_moderation(comment_id):
+        if not enqueue_moderation(comment_id, replace=True):
             return requeued
         requeued += 1
     if requeued:
