@@ -42,7 +42,23 @@ class Site(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The moderation policy's settings (workers.scoring.Policy); missing keys take the defaults.
+    policy: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SpamFeature(db.Model):
+    """The learned spam model of a site: how many spam and ham comments held each feature.
+
+    Rows whose feature starts with '#' hold the model's totals (see workers.scoring.learned).
+    """
+
+    __tablename__ = "spam_features"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(200), primary_key=True)
+    spam: Mapped[int] = mapped_column(default=0)
+    ham: Mapped[int] = mapped_column(default=0)
 
 
 class Article(db.Model):

@@ -1,9 +1,123 @@
-"""First spam heuristics: links, shouting, repeated characters, duplicates of recent comments."""
+"""Spam signals: links and domains, contact details, promotion, shouting, repeats and velocity."""
+
+from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .normalize import Normalized
+
 URL_PATTERN = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# Bare domains spammers write without a scheme ("cheap-pills.shop/now"), on common spam TLDs.
+BARE_DOMAIN = re.compile(
+    r"(?<![\w@.-])((?:[a-z0-9-]+\.)+(?:com|net|org|info|biz|io|co|me|ly|gl|gd|cc|gy|at|to|"
+    r"xyz|top|shop|site|online|club|store|live|link|click|vip|win|bet|casino|loan|ru|cn|in|"
+    r"us|uk))(?:/\S*)?(?![\w-])",
+    re.IGNORECASE,
+)
+HOST = re.compile(r"^(?:https?://)?(?:[^@/\s]+@)?([^/:?#\s]+)", re.IGNORECASE)
+# "www dot example dot com", "example[.]com": a link written to dodge link filters.
+DISGUISED_LINK = re.compile(r"(?<!\S)(?:www )?[a-z0-9-]{2,} (?:dot|\.) (?:com|net|org|info|io|xyz)")
+SHORTENERS = frozenset(
+    [
+        "bit.ly",
+        "tinyurl.com",
+        "t.co",
+        "goo.gl",
+        "ow.ly",
+        "is.gd",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "shorturl.at",
+        "tiny.cc",
+        "rb.gy",
+        "bl.ink",
+        "t.ly",
+        "s.id",
+        "lnkd.in",
+        "qr.ae",
+        "adf.ly",
+        "shorte.st",
+        "bc.vc",
+        "v.gd",
+        "clck.ru",
+        "u.to",
+        "tinylink.net",
+        "short.io",
+        "snip.ly",
+        "linktr.ee",
+        "bit.do",
+        "soo.gd",
+        "t2m.io",
+    ]
+)
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Seven or more digits in a phone-like run: "+1 555 010 2233", "(020) 7946-0018", "0541234567".
+PHONE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().-]{6,}\d(?![\w.])")
+MESSENGER = re.compile(
+    r"(?<!\S)(?:whatsapp|whats app|telegram|viber|signal app|wechat|kik|snapchat|skype|"
+    r"wa\.me|t\.me|line id)(?!\S)|(?:^|\s)@[a-z0-9_]{4,}",
+    re.IGNORECASE,
+)
+
+# Phrases comment spammers use, matched on normalized words. Kept to phrases rarely seen in
+# genuine comments under news stories.
+PROMOTIONAL = tuple(
+    re.compile(r"(?<!\S)" + phrase + r"(?!\S)")
+    for phrase in (
+        r"(?:make|made|making|earn|earned|earning|earns) (?:over |up to |about )?\d[\d,]* "
+        r"(?:a|per|every) (?:day|week|month|hour)",
+        r"(?:work|working|job|jobs) from home",
+        r"(?:extra|passive|monthly|daily|weekly) income",
+        r"(?:made|make|earned|earn|making|earning) (?:over |up to |about |me )?\d+(?: \d{3})* "
+        r"(?:in|last|this|per|a|every|each) (?:my first |one |a |the )?(?:day|week|month|year)",
+        r"\d+ (?:returns?|profits?|roi)",
+        r"(?:dm|message|inbox|pm|text) me",
+        r"(?:ll|will) (?:dm|message|inbox|text) (?:you|u)",
+        r"(?:check|see|visit) (?:out )?my (?:profile|page|bio)",
+        r"(?:details|info|information|more) (?:on|in|at) my (?:page|profile|bio|channel)",
+        r"search (?:it |for it |for us )?on google",
+        r"(?:send|sending) \d+(?: \d+)? (?:eth|btc|bitcoin|usdt|ether)",
+        r"(?:enter|chance) to win",
+        r"(?:giving|give) away",
+        r"(?:trading|crypto|ai) (?:bot|app|platform|software|robot)",
+        r"(?:private|naughty|hot|sexy) (?:photos|pics|pictures|videos)",
+        r"(?:earn|make) (?:money|cash|extra cash|extra money) (?:online|fast|from home)",
+        r"guaranteed (?:returns?|profits?|income|results)",
+        r"(?:investment|business) opportunity",
+        r"(?:bitcoin|crypto|forex|btc|binary options?|nft) (?:trading|investment|mining|signals|"
+        r"platform|expert|trader|account manager)",
+        r"click (?:here|the link|on the link|my profile|my name)",
+        r"(?:check out|visit|subscribe to|follow) my (?:channel|page|profile|website|site|blog|"
+        r"store|shop|link)",
+        r"link in (?:my )?(?:bio|profile)",
+        r"(?:check out|check|watch|see|listen to|visit) (?:my|our) (?:new |latest )?(?:channel|"
+        r"videos?|music|songs?|page|playlist|covers?|remix|vlogs?|account)",
+        r"(?:subscribe|sub) (?:to )?(?:my|me|our)",
+        r"please (?:subscribe|like|share|check|visit|support)",
+        r"(?:like|thumbs up|upvote) (?:this|my) comment",
+        r"(?:i m|im|i am) (?:a|an) (?:new |small |young |aspiring |upcoming )?(?:rapper|singer|"
+        r"artist|youtuber|producer|musician)",
+        r"(?:free|buy|cheap|real) (?:followers|likes|subscribers|views)",
+        r"(?:limited|special|exclusive) (?:time )?offer",
+        r"(?:promo|discount|coupon|bonus|referral) code",
+        r"(?:buy|order) (?:now|today|online)",
+        r"(?:sign up|join|register) (?:now|today|here|for free)",
+        r"100 (?:free|guaranteed|legit)",
+        r"(?:online )?(?:casino|betting|poker|slots|jackpot)",
+        r"(?:viagra|cialis|weight loss pills|diet pills|male enhancement)",
+        r"(?:instant|quick|easy|fast|payday) (?:loans?|cash|approval)",
+        r"(?:dm|inbox|message|text|contact|whatsapp|email) me (?:for|on|at|now|today|via)",
+        r"(?:for more|for details|for info)(?:rmation)? (?:contact|message|text|dm|visit)",
+        r"(?:you|u) (?:can|could) (?:also )?(?:earn|make) ",
+        r"(?:giveaway|free gift|claim your|you have won|you ve won|winner selected)",
+        r"(?:hot|sexy|lonely) (?:singles|girls|women) (?:in your area|near you|waiting)",
+    )
+)
+
 # Digits are left out: "1000000 readers" is a number, not a stretched word.
 REPEATED_CHARACTER = re.compile(r"([^\s\d])\1{5,}")
 # Shouting only counts on enough letters that "OK" or an acronym isn't flagged.
@@ -19,13 +133,85 @@ class Signal:
     reason: str
 
 
-def link_signal(text: str) -> Signal | None:
-    """Weigh the links in a comment: one is common, several are what spam looks like."""
-    links = len(URL_PATTERN.findall(text))
-    if links == 0:
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def link_domains(text: str) -> list[str]:
+    """Return the domains the text links to, in order, lower case, without 'www.'."""
+    domains = []
+    for match in URL_PATTERN.finditer(text):
+        host = HOST.match(match.group(0))
+        if host:
+            domains.append(host.group(1).lower().rstrip(".").removeprefix("www."))
+    for match in BARE_DOMAIN.finditer(URL_PATTERN.sub(" ", text)):
+        domains.append(match.group(1).lower().removeprefix("www."))
+    return domains
+
+
+def domain_matches(domain: str, listed: Iterable[str]) -> str | None:
+    """Return the listed domain that `domain` is, or is a subdomain of, if any."""
+    for entry in listed:
+        entry = entry.lower().strip().removeprefix("www.")
+        if entry and (domain == entry or domain.endswith("." + entry)):
+            return entry
+    return None
+
+
+def link_signals(
+    text: str, allowed: Iterable[str] = (), denied: Iterable[str] = ()
+) -> tuple[list[Signal], list[str]]:
+    """Weigh links: count, shorteners and denied domains; links to allowed domains are free.
+
+    Returns the signals and the domains linked to that aren't on the allow list.
+    """
+    allowed, denied = tuple(allowed), tuple(denied)
+    domains = [domain for domain in link_domains(text) if not domain_matches(domain, allowed)]
+    signals = []
+    if domains:
+        weight = {1: 0.25, 2: 0.5}.get(len(domains), 0.75)
+        names = ", ".join(dict.fromkeys(domains))
+        signals.append(Signal(weight, f"{_plural(len(domains), 'link')} ({names})"))
+    shortened = sorted({domain for domain in domains if domain in SHORTENERS})
+    if shortened:
+        signals.append(Signal(0.6, f"link to a URL shortener ({', '.join(shortened)})"))
+    blocked = sorted({entry for domain in domains if (entry := domain_matches(domain, denied))})
+    if blocked:
+        signals.append(Signal(0.95, f"link to a blocked domain ({', '.join(blocked)})"))
+    return signals, domains
+
+
+def disguised_link_signal(text: Normalized) -> Signal | None:
+    """Flag a web address spelled out to dodge link filters ("example dot com")."""
+    match = DISGUISED_LINK.search(text.text)
+    if match is None:
         return None
-    weight = {1: 0.25, 2: 0.5}.get(links, 0.75)
-    return Signal(weight, f"{links} link{'s' if links > 1 else ''}")
+    return Signal(0.6, f"a web address written to dodge link filters (“{match.group(0)}”)")
+
+
+def contact_signals(text: str) -> list[Signal]:
+    """Flag contact details: email addresses, phone numbers and messenger handles."""
+    signals = []
+    emails = EMAIL.findall(text)
+    if emails:
+        signals.append(Signal(0.3, f"email address ({emails[0]})"))
+    phones = [phone for phone in PHONE.findall(text) if sum(c.isdigit() for c in phone) >= 7]
+    if phones:
+        signals.append(Signal(0.45, f"phone number ({phones[0].strip()})"))
+    messenger = MESSENGER.search(EMAIL.sub(" ", text))
+    if messenger:
+        signals.append(Signal(0.45, f"messenger contact (“{messenger.group(0).strip()}”)"))
+    return signals
+
+
+def promotional_signal(text: Normalized) -> Signal | None:
+    """Flag phrases of comment spam (income claims, 'click here', crypto schemes...)."""
+    found = [match.group(0) for pattern in PROMOTIONAL if (match := pattern.search(text.text))]
+    if not found:
+        return None
+    weight = {1: 0.4, 2: 0.65}.get(len(found), 0.85)
+    quoted = ", ".join(f"“{phrase.strip()}”" for phrase in found[:4])
+    return Signal(weight, f"promotional {'phrase' if len(found) == 1 else 'phrases'} {quoted}")
 
 
 def shouting_signal(text: str) -> Signal | None:
@@ -48,18 +234,57 @@ def repetition_signal(text: str) -> Signal | None:
     return Signal(0.2, f"repeated characters ({match.group(0)[:12]!r})")
 
 
-def duplicate_signal(recent_duplicates: int) -> Signal | None:
-    """Flag text identical to comments recently posted on the same site."""
-    if recent_duplicates <= 0:
+def near_duplicate_signal(count: int, window_seconds: int) -> Signal | None:
+    """Flag text (nearly) the same as other recent comments anywhere on the site."""
+    if count <= 0:
         return None
-    weight = 0.6 if recent_duplicates == 1 else 0.95
-    plural = "s" if recent_duplicates > 1 else ""
-    return Signal(weight, f"same text as {recent_duplicates} recent comment{plural} on this site")
+    weight = {1: 0.5, 2: 0.7}.get(count, 0.9)
+    return Signal(
+        weight, f"near-duplicate of {_plural(count, 'comment')} in the last {_span(window_seconds)}"
+    )
 
 
-def combine(signals: list[Signal]) -> float:
+def velocity_signal(count: int, who: str, window_seconds: int, limit: int) -> Signal | None:
+    """Flag a commenter (or an IP address) posting faster than people write."""
+    if limit <= 0 or count < limit:
+        return None
+    weight = 0.4 if count < 2 * limit else 0.7
+    return Signal(
+        weight, f"{_plural(count, 'comment')} from {who} in the last {_span(window_seconds)}"
+    )
+
+
+# The learned model's say grows with the site's own decisions: the built-in seed alone is a
+# few hundred generic examples, a site's moderators soon give it thousands of its own.
+SEED_TRUST = 0.5
+TRUST_DECISIONS = 200
+
+
+def learned_signal(probability: float, decisions: int) -> Signal | None:
+    """Turn the learned model's spam probability into a signal once it leans towards spam."""
+    if probability <= 0.5:
+        return None
+    trust = SEED_TRUST + (1 - SEED_TRUST) * decisions / (decisions + TRUST_DECISIONS)
+    weight = probability * trust
+    trained = (
+        f"trained on {decisions:,} moderator decisions" if decisions else "built-in examples only"
+    )
+    return Signal(weight, f"the site's learned spam model rates it {probability:.2f} ({trained})")
+
+
+def combine(signals: Iterable[Signal]) -> float:
     """Combine independent signals into one score: 1 - Π(1 - weight)."""
     remaining = 1.0
     for signal in signals:
         remaining *= 1.0 - signal.weight
     return 1.0 - remaining
+
+
+def _span(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "hour" if hours == 1 else f"{hours} hours"
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return "minute" if minutes == 1 else f"{minutes} minutes"
+    return f"{seconds} seconds"
