@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint format clean
+.PHONY: bench install run test lint format clean
 
 # Create the virtualenv and install Talkback with its dev tools (re-run when pyproject changes).
 $(INSTALLED): pyproject.toml
@@ -30,6 +30,10 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+bench: install
+	.venv/bin/python bench/scoring.py
+	.venv/bin/python bench/worker.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info

@@ -1,8 +1,12 @@
 """Command-line tools: `flask --app service sites|worker|sweeper ...`."""
 
 import contextlib
+import json
 import re
 import signal
+import sys
+from collections import Counter
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -78,8 +82,94 @@ def run_sweeper(once: bool) -> None:
         sweep_forever(current_app.config["SWEEP_INTERVAL_SECONDS"], lambda: bool(stopping))
 
 
+moderation_cli = AppGroup("moderation", help="Evaluate and re-run automatic moderation.")
+
+
+@moderation_cli.command("evaluate")
+@click.argument("dataset", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "csv", "youtube", "jigsaw", "davidson", "sms"]),
+    default="auto",
+    show_default=True,
+    help="How to read DATASET: our text,label CSV or one of the public sets in ../shared/data.",
+)
+@click.option(
+    "--leave-one-out",
+    "group_column",
+    metavar="COLUMN",
+    help="Train the learned spam model on every other value of COLUMN (e.g. VIDEO) and test "
+    "on the held-out one, in turn.",
+)
+@click.option("--limit", type=int, help="Score only the first N rows.")
+def evaluate(dataset: Path, fmt: str, group_column: str | None, limit: int | None) -> None:
+    """Score a labelled dataset with the default policy; print a table, then a JSON line."""
+    from workers import evaluation
+    from workers.scoring.toxicity import load_model
+
+    fmt = evaluation.guess_format(dataset) if fmt == "auto" else fmt
+    try:
+        rows = evaluation.load_rows(dataset, fmt, group_column)
+    except evaluation.DatasetError as error:
+        raise click.ClickException(str(error)) from error
+    rows = rows[:limit] if limit else rows
+    if not rows:
+        raise click.ClickException(f"{dataset} has no rows to score.")
+    load_model()
+    per_group = None
+    with click.progressbar(length=len(rows), label="Scoring", file=sys.stderr) as bar:
+        if group_column:
+            scored, per_group = evaluation.leave_one_group_out(rows, progress=bar.update)
+        else:
+            scored = evaluation.score_rows(rows, progress=bar.update)
+    click.echo(evaluation.table(scored))
+    result = evaluation.summary(scored)
+    if per_group is not None:
+        click.echo("\nLeave one group out (learned model trained on the other groups):")
+        for group, metrics in per_group.items():
+            click.echo(
+                f"  {group:<14} spam F1 {metrics['f1']:.3f}  precision {metrics['precision']:.3f}"
+                f"  recall {metrics['recall']:.3f}  ({metrics['rows']} rows)"
+            )
+        overall = evaluation.spam_f1(scored, 0.5)
+        result["spam_f1"] = round(overall["f1"], 4)
+        result["spam_f1_mean_of_groups"] = round(
+            sum(metrics["f1"] for metrics in per_group.values()) / len(per_group), 4
+        )
+    click.echo(json.dumps(result))
+
+
+@moderation_cli.command("rescore")
+@click.option("--site", "site_key", required=True, help="The site's key.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    help="Only comments submitted on or after this date (UTC).",
+)
+def rescore(site_key: str, since) -> None:
+    """Re-run scoring for a site's held comments, e.g. after a policy or word-list change."""
+    from workers.rescore import held_comment_ids, rescore_comment
+
+    site = db.session.scalar(select(Site).where(Site.key == site_key))
+    if site is None:
+        raise click.ClickException(f"There is no site '{site_key}'.")
+    ids = held_comment_ids(site.id, since)
+    outcomes: Counter = Counter()
+    with click.progressbar(ids, label=f"Re-scoring {len(ids)} held comments") as bar:
+        for comment_id in bar:
+            outcomes[rescore_comment(comment_id)] += 1
+    click.echo(
+        f"{len(ids)} held comment(s) re-scored: "
+        + ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+        if ids
+        else "No held comments to re-score."
+    )
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's `flask` CLI."""
     app.cli.add_command(sites_cli)
     app.cli.add_command(run_worker)
     app.cli.add_command(run_sweeper)
+    app.cli.add_command(moderation_cli)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
@@ -20,6 +20,15 @@ from .sanitize import plain_text, sanitize_body
 log = logging.getLogger(__name__)
 
 ARTICLE_ID_MAX = 200
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who sent a comment, as the HTTP request tells it."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    referrer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +120,7 @@ def _check_parent(parent_id: int | None, article: Article) -> Comment | None:
     return parent
 
 
-def submit_comment(site_key: str, article_id: str, data: dict, ip: str | None) -> Submitted:
+def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -> Submitted:
     """Store a new comment as pending, then queue it for moderation."""
     site = find_site(site_key)
     check_article_id(article_id)
@@ -145,7 +154,7 @@ def submit_comment(site_key: str, article_id: str, data: dict, ip: str | None) -
         reasons=[],
         commenter_key=data["commenter_key"],
         email_hash=hash_email(data["author_email"]) if data["author_email"] else None,
-        ip_hash=hash_ip(ip) if ip else None,
+        ip_hash=hash_ip(client.ip) if client.ip else None,
         delete_token_hash=token_hash,
     )
     db.session.add(comment)
@@ -156,7 +165,9 @@ def submit_comment(site_key: str, article_id: str, data: dict, ip: str | None) -
     )
     # Commit before enqueueing: the database is the outbox, so a Redis outage loses nothing.
     db.session.commit()
-    enqueue_moderation(comment.id)
+    # External scorers (Akismet) want the request's details; only they get them, in the job.
+    wants_request = bool(current_app.config.get("AKISMET_API_KEY"))
+    enqueue_moderation(comment.id, request_info=asdict(client) if wants_request else None)
     return Submitted(id=comment.id, status=comment.status.value, delete_token=token)
 
 
@@ -208,22 +219,6 @@ def load_pending(comment_id: int) -> Comment | None:
     if comment is None or comment.status != CommentStatus.PENDING:
         return None
     return comment
-
-
-def count_recent_duplicates(comment: Comment) -> int:
-    """Count other comments on the same site with the same text inside the duplicate window."""
-    window = timedelta(seconds=current_app.config["DUPLICATE_WINDOW_SECONDS"])
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Comment)
-        .where(
-            Comment.site_id == comment.site_id,
-            Comment.text_hash == comment.text_hash,
-            Comment.created_at >= comment.created_at - window,
-            Comment.created_at <= comment.created_at,
-            Comment.id != comment.id,
-        )
-    )
 
 
 def record_decision(

@@ -57,8 +57,19 @@ class Config:
     TOXICITY_REJECT = _env_float("TALKBACK_TOXICITY_REJECT", 0.9)
     SPAM_HOLD = _env_float("TALKBACK_SPAM_HOLD", 0.5)
     SPAM_REJECT = _env_float("TALKBACK_SPAM_REJECT", 0.9)
-    # Identical text posted on the same site within this window counts as a duplicate.
+    # (Nearly) identical text posted on the same site within this window counts as a duplicate.
     DUPLICATE_WINDOW_SECONDS = _env_int("TALKBACK_DUPLICATE_WINDOW", 3600)
+    # Posting velocity is counted per commenter key and per IP address over this window.
+    VELOCITY_WINDOW_SECONDS = _env_int("TALKBACK_VELOCITY_WINDOW", 600)
+    # External scorers are off unless configured. Akismet: set the key and the site's URL;
+    # "open" ignores Akismet when it fails, "closed" holds the comment for a moderator.
+    AKISMET_API_KEY = os.environ.get("TALKBACK_AKISMET_KEY", "")
+    AKISMET_SITE_URL = os.environ.get("TALKBACK_AKISMET_SITE_URL", "")
+    AKISMET_ENDPOINT = os.environ.get(
+        "TALKBACK_AKISMET_ENDPOINT", "https://rest.akismet.com/1.1/comment-check"
+    )
+    AKISMET_TIMEOUT_SECONDS = _env_float("TALKBACK_AKISMET_TIMEOUT", 2.0)
+    AKISMET_FAILURE_POLICY = os.environ.get("TALKBACK_AKISMET_FAILURE_POLICY", "open")
     # A moderation job that runs longer than this is killed and retried by the sweeper.
     JOB_TIMEOUT_SECONDS = _env_int("TALKBACK_JOB_TIMEOUT", 60)
 

@@ -64,7 +64,9 @@ def post_comment():
                 "article_title": DEMO_TITLE,
             }
         )
-        submitted = comments.submit_comment(DEMO_SITE, DEMO_ARTICLE, data, request.remote_addr)
+        submitted = comments.submit_comment(
+            DEMO_SITE, DEMO_ARTICLE, data, comments.Client(ip=request.remote_addr)
+        )
     except ValidationError as error:
         for field, messages in error.normalized_messages().items():
             flash(f"{field.replace('_', ' ').capitalize()}: {' '.join(messages)}", "error")

