@@ -20,7 +20,8 @@ NEAR_DUPLICATE_SIMILARITY = 0.7
 SHINGLE_WORDS = 3
 _MASK = (1 << 64) - 1
 # Fixed seeds: signatures must compare across processes and restarts.
-_SALTS = tuple(random.Random(20261124).getrandbits(64) for _ in range(BANDS * ROWS))
+_SALT_SOURCE = random.Random(20261124)
+_SALTS = tuple(_SALT_SOURCE.getrandbits(64) for _ in range(BANDS * ROWS))
 
 
 def _shingles(text: Normalized) -> set[str]:
