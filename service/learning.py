@@ -8,9 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from workers.scoring.learned import Counts, features
-from workers.scoring.normalize import normalize
-from workers.scoring.spam import link_domains
+from workers.scoring.learned import Counts, comment_features
 
 from .extensions import db
 from .models import SpamFeature
@@ -18,11 +16,6 @@ from .models import SpamFeature
 # Rows holding the model's totals, beside the per-feature rows.
 DOCUMENTS, OCCURRENCES, VOCABULARY = "#documents", "#occurrences", "#vocabulary"
 TOTALS = (DOCUMENTS, OCCURRENCES, VOCABULARY)
-
-
-def comment_features(text: str) -> list[str]:
-    """Return the learned model's features of a comment's plain text."""
-    return features(normalize(text), link_domains(text))
 
 
 def site_counts(site_id: int, feature_list: Iterable[str]) -> Counts:

@@ -46,79 +46,55 @@ def record_and_count(
     outcome is logged and scoring goes on without them.
     """
     try:
-        return _record_and_count(
-            redis,
-            site_id,
-            comment_id,
-            posted_at,
-            text,
-            commenter_key,
-            ip_hash,
-            duplicate_window,
-            velocity_window,
-        )
+        sig = similarity.signature(text)
+        bands = similarity.band_keys(sig)
+        member = str(comment_id)
+        pipe = redis.pipeline(transaction=False)
+        # Reads come first in the pipeline, so a comment never finds itself.
+        for index, band in enumerate(bands):
+            pipe.zrangebyscore(
+                f"talkback:nd:{site_id}:{index}:{band}", posted_at - duplicate_window, posted_at
+            )
+        for index, band in enumerate(bands):
+            key = f"talkback:nd:{site_id}:{index}:{band}"
+            pipe.zadd(key, {member: posted_at})
+            pipe.zremrangebyscore(key, "-inf", posted_at - duplicate_window)
+            pipe.expire(key, duplicate_window)
+        if sig:
+            pipe.set(f"talkback:nd-sig:{comment_id}", similarity.pack(sig), ex=duplicate_window)
+        velocity_keys = {
+            kind: f"talkback:velocity:{site_id}:{kind}:{value}"
+            for kind, value in (("commenter", commenter_key), ("ip", ip_hash))
+            if value
+        }
+        count_positions = {}
+        for kind, key in velocity_keys.items():
+            pipe.zadd(key, {member: posted_at})
+            pipe.zremrangebyscore(key, "-inf", posted_at - velocity_window)
+            count_positions[kind] = len(pipe)
+            pipe.zcount(key, posted_at - velocity_window, posted_at)
+            pipe.expire(key, velocity_window)
+        results = pipe.execute()
+
+        candidates = {int(found) for found_ids in results[: len(bands)] for found in found_ids} - {
+            comment_id
+        }
+        near_duplicates = 0
+        if candidates:
+            ordered = sorted(candidates)
+            stored = redis.mget([f"talkback:nd-sig:{candidate}" for candidate in ordered])
+            near_duplicates = sum(
+                1
+                for data in stored
+                if data
+                and similarity.similarity(sig, similarity.unpack(data))
+                >= similarity.NEAR_DUPLICATE_SIMILARITY
+            )
+        # Each count includes this comment; the signal is about the others.
+        recent = {kind: max(0, results[position] - 1) for kind, position in count_positions.items()}
+        return Activity(near_duplicates, recent.get("commenter", 0), recent.get("ip", 0))
     except RedisError as error:
         log.warning(
             "comment %s: recent-activity signals skipped, Redis failed: %s", comment_id, error
         )
         return Activity()
-
-
-def _record_and_count(
-    redis,
-    site_id,
-    comment_id,
-    posted_at,
-    text,
-    commenter_key,
-    ip_hash,
-    duplicate_window,
-    velocity_window,
-) -> Activity:
-    sig = similarity.signature(text)
-    bands = similarity.band_keys(sig)
-    member = str(comment_id)
-    pipe = redis.pipeline(transaction=False)
-    # Reads come first in the pipeline, so a comment never finds itself.
-    for index, band in enumerate(bands):
-        pipe.zrangebyscore(
-            f"talkback:nd:{site_id}:{index}:{band}", posted_at - duplicate_window, posted_at
-        )
-    for index, band in enumerate(bands):
-        key = f"talkback:nd:{site_id}:{index}:{band}"
-        pipe.zadd(key, {member: posted_at})
-        pipe.zremrangebyscore(key, "-inf", posted_at - duplicate_window)
-        pipe.expire(key, duplicate_window)
-    if sig:
-        pipe.set(f"talkback:nd-sig:{comment_id}", similarity.pack(sig), ex=duplicate_window)
-    velocity_keys = {
-        kind: f"talkback:velocity:{site_id}:{kind}:{value}"
-        for kind, value in (("commenter", commenter_key), ("ip", ip_hash))
-        if value
-    }
-    count_positions = {}
-    for kind, key in velocity_keys.items():
-        pipe.zadd(key, {member: posted_at})
-        pipe.zremrangebyscore(key, "-inf", posted_at - velocity_window)
-        count_positions[kind] = len(pipe)
-        pipe.zcount(key, posted_at - velocity_window, posted_at)
-        pipe.expire(key, velocity_window)
-    results = pipe.execute()
-
-    candidates = {int(found) for found_ids in results[: len(bands)] for found in found_ids} - {
-        comment_id
-    }
-    near_duplicates = 0
-    if candidates:
-        ordered = sorted(candidates)
-        stored = redis.mget([f"talkback:nd-sig:{candidate}" for candidate in ordered])
-        near_duplicates = sum(
-            1
-            for data in stored
-            if data
-            and similarity.similarity(sig, similarity.unpack(data))
-            >= similarity.NEAR_DUPLICATE_SIMILARITY
-        )
-    # Each count includes this comment; the signal is about the others.
-    recent = {kind: max(0, results[position] - 1) for kind, position in count_positions.items()}
-    return Activity(near_duplicates, recent.get("commenter", 0), recent.get("ip", 0))

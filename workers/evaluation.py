@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .scoring import Policy, ScoringContext, decide, score_comment
-from .scoring.learned import Counts, features
-from .scoring.normalize import normalize
+from .scoring.learned import Counts, comment_features
 from .scoring.policy import APPROVED, HELD, REJECTED
-from .scoring.spam import link_domains
 
 LABELS = ("ok", "toxic", "spam")
 FORMATS = ("csv", "youtube", "jigsaw", "davidson", "sms")
@@ -157,7 +155,7 @@ def leave_one_group_out(
     as rejected spam, every other row as approved.
     """
     groups = sorted({row.group for row in rows})
-    row_features = [features(normalize(row.text), link_domains(row.text)) for row in rows]
+    row_features = [comment_features(row.text) for row in rows]
     scored: list[Scored] = []
     per_group = {}
     for group in groups:

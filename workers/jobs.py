@@ -5,10 +5,10 @@ from functools import cache
 
 from flask import Flask, current_app, has_app_context
 
-from service.comments import load_pending, record_decision
+from service.comments import load_pending
 from service.models import CommentStatus
 
-from .moderation import assess
+from .moderation import assess, record_assessment
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,8 @@ def moderate(comment_id: int, request_info: dict | None = None) -> str:
         if comment is None:
             return "skipped: not pending"
         assessment = assess(comment, request_info=request_info)
-        scores, decision = assessment.scores, assessment.decision
-        applied = record_decision(
-            comment_id,
-            CommentStatus.PENDING,
-            CommentStatus(decision.status),
-            actor="worker",
-            reasons=list(decision.reasons),
-            toxicity=scores.toxicity,
-            spam=scores.spam,
-        )
-        if not applied:
+        if not record_assessment(comment_id, CommentStatus.PENDING, assessment, actor="worker"):
             return "skipped: decided elsewhere"
+        decision = assessment.decision
         log.info("comment %s %s: %s", comment_id, decision.status, "; ".join(decision.reasons))
         return decision.status

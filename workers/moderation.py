@@ -4,12 +4,12 @@ scorers), score it with the pure scoring code and decide. Shared by the RQ job a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
 
+from service.comments import record_decision
 from service.extensions import db
 from service.learning import site_counts
 from service.models import Article, Comment, CommentStatus, Site
@@ -17,9 +17,8 @@ from service.queues import redis_connection
 from workers.activity import Activity, record_and_count
 from workers.external import ExternalRequest, run_external_scorers, scorers_from_config
 from workers.scoring import Decision, Policy, Scores, ScoringContext, decide, score_comment
-from workers.scoring.learned import features
+from workers.scoring.learned import comment_features
 from workers.scoring.normalize import normalize
-from workers.scoring.spam import link_domains
 
 
 @dataclass(frozen=True)
@@ -42,17 +41,13 @@ def site_policy(site: Site, config: Any = None) -> Policy:
     )
 
 
-@cache
-def _scorers(akismet_settings: tuple) -> list:
-    return scorers_from_config(dict(akismet_settings))
-
-
 def external_scorers() -> list:
-    """Return the configured external scorers (none unless configured), built once."""
-    settings = tuple(
-        (key, value) for key, value in current_app.config.items() if key.startswith("AKISMET_")
-    )
-    return _scorers(settings)
+    """Return the app's external scorers (none unless configured), built once per app."""
+    scorers = current_app.extensions.get("talkback_scorers")
+    if scorers is None:
+        scorers = scorers_from_config(current_app.config)
+        current_app.extensions["talkback_scorers"] = scorers
+    return scorers
 
 
 def assess(
@@ -76,19 +71,33 @@ def assess(
             duplicate_window=config["DUPLICATE_WINDOW_SECONDS"],
             velocity_window=config["VELOCITY_WINDOW_SECONDS"],
         )
-    feature_list = features(normalized, link_domains(comment.body_text))
     context = ScoringContext(
         near_duplicates=activity.near_duplicates,
         duplicate_window_seconds=config["DUPLICATE_WINDOW_SECONDS"],
         commenter_recent=activity.commenter_recent,
         ip_recent=activity.ip_recent,
         velocity_window_seconds=config["VELOCITY_WINDOW_SECONDS"],
-        learned=site_counts(comment.site_id, feature_list),
+        learned=site_counts(comment.site_id, comment_features(comment.body_text, normalized)),
         external=tuple(_external_verdicts(comment, site, request_info)),
     )
     scores = score_comment(comment.body_text, context, policy)
     prior = _published_before(comment) if policy.new_commenter_holds > 0 else None
     return Assessment(scores, decide(scores, policy, prior_comments=prior))
+
+
+def record_assessment(
+    comment_id: int, expected: CommentStatus, assessment: Assessment, actor: str
+) -> bool:
+    """Record an assessment's decision, scores and reasons, if the comment is still `expected`."""
+    return record_decision(
+        comment_id,
+        expected,
+        CommentStatus(assessment.decision.status),
+        actor=actor,
+        reasons=list(assessment.decision.reasons),
+        toxicity=assessment.scores.toxicity,
+        spam=assessment.scores.spam,
+    )
 
 
 def _published_before(comment: Comment) -> int | None:

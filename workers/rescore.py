@@ -6,11 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from service.comments import record_decision
 from service.extensions import db
 from service.models import Comment, CommentStatus
 
-from .moderation import assess
+from .moderation import assess, record_assessment
 
 
 def held_comment_ids(site_id: int, since: datetime | None = None) -> list[int]:
@@ -36,13 +35,5 @@ def rescore_comment(comment_id: int) -> str:
         comment.toxicity_score, comment.spam_score = scores.toxicity, scores.spam
         db.session.commit()
         return "still held"
-    applied = record_decision(
-        comment_id,
-        CommentStatus.HELD,
-        CommentStatus(decision.status),
-        actor="rescore",
-        reasons=list(decision.reasons),
-        toxicity=scores.toxicity,
-        spam=scores.spam,
-    )
+    applied = record_assessment(comment_id, CommentStatus.HELD, assessment, actor="rescore")
     return decision.status if applied else "skipped (decided meanwhile)"

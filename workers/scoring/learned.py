@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
 
 from .normalize import Normalized, normalize
+from .spam import link_domains
 
 SEED_CORPUS = Path(__file__).with_name("seed_corpus.csv")
 # Laplace smoothing: a feature seen once in spam is evidence, not proof.
@@ -25,7 +26,6 @@ ALPHA = 0.1
 # sure of itself; dividing the log-odds tempers that into a usable probability.
 TEMPERATURE = 3.0
 MAX_FEATURES = 400
-DOCUMENTS = "#documents"
 
 
 def features(text: Normalized, domains: Iterable[str] = ()) -> list[str]:
@@ -37,6 +37,11 @@ def features(text: Normalized, domains: Iterable[str] = ()) -> list[str]:
     if any(True for _ in domains):
         found["has:link"] = None
     return list(found)[:MAX_FEATURES]
+
+
+def comment_features(text: str, normalized: Normalized | None = None) -> list[str]:
+    """Return the features of a comment's plain text (pass `normalized` if already at hand)."""
+    return features(normalized or normalize(text), link_domains(text))
 
 
 @dataclass
@@ -74,11 +79,7 @@ def seed_counts() -> Counts:
     counts = Counts()
     with SEED_CORPUS.open(encoding="utf-8", newline="") as seed:
         for row in csv.DictReader(seed):
-            from .spam import link_domains
-
-            counts.learn(
-                features(normalize(row["text"]), link_domains(row["text"])), row["label"] == "spam"
-            )
+            counts.learn(comment_features(row["text"]), row["label"] == "spam")
     return counts
 
 
@@ -111,10 +112,3 @@ def spam_probability(
 def decisions_in(counts: Counts) -> int:
     """Return how many labelled comments a site's counts hold."""
     return max(0, counts.spam_documents) + max(0, counts.ham_documents)
-
-
-def counts_from_rows(rows: Mapping[str, tuple[int, int]]) -> Counts:
-    """Build Counts from stored rows, where the DOCUMENTS row holds the totals."""
-    spam_documents, ham_documents = rows.get(DOCUMENTS, (0, 0))
-    features_only = {key: value for key, value in rows.items() if key != DOCUMENTS}
-    return Counts(spam_documents, ham_documents, features_only)
