@@ -148,6 +148,7 @@ def main() -> None:
 
     from profanity_check import predict_prob
 
+    from workers.scoring import score_comment
     from workers.scoring.toxicity import load_model, toxicity_score
 
     def library(text: str) -> float:
@@ -159,14 +160,21 @@ def main() -> None:
     for text in texts[:20]:
         library(text)
         toxicity_score(text)
+        score_comment(text)
 
     max_abs_diff = max(abs(library(text) - toxicity_score(text)) for text in texts[: args.n])
     library_ms = _time_calls(library, texts, args.n)
     fast_ms = _time_calls(toxicity_score, texts, args.n)
+    # The whole pure scoring step: normalize, model, patterns, spam signals, learned model.
+    whole_ms = _time_calls(score_comment, texts, args.n)
 
     mean_chars = statistics.mean(len(texts[i % len(texts)]) for i in range(args.n))
     print(f"texts: {source}; {args.n} calls each; mean length {mean_chars:.0f} characters")
-    rows = [("library predict_prob([text])", library_ms), ("toxicity_score", fast_ms)]
+    rows = [
+        ("library predict_prob([text])", library_ms),
+        ("toxicity_score", fast_ms),
+        ("score_comment (everything)", whole_ms),
+    ]
     for name, samples in rows:
         median, p95 = statistics.median(samples), _percentile(samples, 0.95)
         print(f"{name:30} median {median:8.4f} ms   p95 {p95:8.4f} ms")
@@ -178,6 +186,9 @@ def main() -> None:
         "fast_median_ms": round(fast_median, 5),
         "fast_p95_ms": round(_percentile(fast_ms, 0.95), 5),
         "speedup": round(library_median / fast_median, 1),
+        "score_comment_median_ms": round(statistics.median(whole_ms), 4),
+        "score_comment_p95_ms": round(_percentile(whole_ms, 0.95), 4),
+        "score_comment_vs_library": round(statistics.median(whole_ms) / library_median, 3),
         "max_abs_diff": max_abs_diff,
         "n": args.n,
     }

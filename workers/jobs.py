@@ -1,14 +1,16 @@
-"""RQ jobs: thin plumbing that loads a comment by id, scores it, decides and records."""
+"""RQ jobs: thin plumbing that loads comments by id, scores them, decides and records."""
 
 import logging
 from functools import cache
 
 from flask import Flask, current_app, has_app_context
 
-from service.comments import load_pending
+from service.comments import load_pending, record_decisions
+from service.extensions import db
 from service.models import CommentStatus
+from service.queues import claim_waiting_moderation, enqueue_moderation
 
-from .moderation import assess, record_assessment
+from .moderation import assess_many, decision_record, external_scorers
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +32,56 @@ def _app() -> Flask:
 def moderate(comment_id: int, request_info: dict | None = None) -> str:
     """Score a pending comment and record the automatic decision, once.
 
-    `request_info` (IP address, user agent, referrer) is passed only when an external scorer
-    needs it; it lives in the job, never in the database.
+    When a backlog waits behind it, the job also claims up to MODERATION_BATCH_SIZE - 1 waiting
+    jobs and moderates their comments in the same round trips: per-comment database, Redis and
+    RQ costs would otherwise dominate. `request_info` (IP address, user agent, referrer) is
+    passed only when an external scorer needs it; it lives in the job, never in the database,
+    and such jobs are never batched.
     """
     app = _app()
     with app.app_context():
-        comment = load_pending(comment_id)
-        if comment is None:
-            return "skipped: not pending"
-        assessment = assess(comment, request_info=request_info)
-        if not record_assessment(comment_id, CommentStatus.PENDING, assessment, actor="worker"):
-            return "skipped: decided elsewhere"
+        claimed = []
+        if request_info is None and not external_scorers():
+            claimed = claim_waiting_moderation(app.config["MODERATION_BATCH_SIZE"] - 1)
+        try:
+            outcomes = _moderate_batch([comment_id, *claimed], request_info)
+        except Exception:
+            if not claimed:
+                raise
+            # Whatever went wrong fails this comment's job alone: the claimed comments get
+            # their own jobs back, so one bad comment can't hold up the others.
+            db.session.rollback()
+            log.exception(
+                "batch of %d failed; moderating comment %s alone", 1 + len(claimed), comment_id
+            )
+            for other in claimed:
+                enqueue_moderation(other, replace=True)
+            outcomes = _moderate_batch([comment_id], request_info)
+        if claimed:
+            log.info(
+                "comment %s moderated with %d claimed from the queue", comment_id, len(claimed)
+            )
+        return outcomes.get(comment_id, "skipped: not pending")
+
+
+def _moderate_batch(comment_ids: list[int], request_info: dict | None) -> dict[int, str]:
+    """Moderate the still-pending comments among these in one transaction; return outcomes."""
+    comments = load_pending(comment_ids)
+    if not comments:
+        return {}
+    assessments = assess_many(comments, request_info=request_info)
+    applied = record_decisions(
+        [decision_record(c.id, a) for c, a in zip(comments, assessments, strict=True)],
+        CommentStatus.PENDING,
+        actor="worker",
+    )
+    db.session.commit()
+    outcomes = {}
+    for comment, assessment, done in zip(comments, assessments, applied, strict=True):
         decision = assessment.decision
-        log.info("comment %s %s: %s", comment_id, decision.status, "; ".join(decision.reasons))
-        return decision.status
+        if done:
+            outcomes[comment.id] = decision.status
+            log.info("comment %s %s: %s", comment.id, decision.status, "; ".join(decision.reasons))
+        else:
+            outcomes[comment.id] = "skipped: decided elsewhere"
+    return outcomes

@@ -3,18 +3,19 @@ scorers), score it with the pure scoring code and decide. Shared by the RQ job a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
 
-from service.comments import record_decision
+from service.comments import DecisionRecord
 from service.extensions import db
 from service.learning import site_counts
 from service.models import Article, Comment, CommentStatus, Site
 from service.queues import redis_connection
-from workers.activity import Activity, record_and_count
+from workers.activity import Activity, Posting, record_and_count
 from workers.external import ExternalRequest, run_external_scorers, scorers_from_config
 from workers.scoring import Decision, Policy, Scores, ScoringContext, decide, score_comment
 from workers.scoring.learned import comment_features
@@ -54,47 +55,83 @@ def assess(
     comment: Comment, *, request_info: dict | None = None, record_activity: bool = True
 ) -> Assessment:
     """Score and decide a comment under its site's policy."""
+    return assess_many([comment], request_info=request_info, record_activity=record_activity)[0]
+
+
+def assess_many(
+    comments: Sequence[Comment],
+    *,
+    request_info: dict | None = None,
+    record_activity: bool = True,
+) -> list[Assessment]:
+    """Score and decide comments under their sites' policies, with one round trip per store."""
     config = current_app.config
-    site = db.session.get(Site, comment.site_id)
-    policy = site_policy(site, config)
-    normalized = normalize(comment.body_text)
-    activity = Activity()
+    sites = {
+        site.id: site
+        for site in db.session.scalars(
+            select(Site).where(Site.id.in_({comment.site_id for comment in comments}))
+        )
+    }
+    policies = {site_id: site_policy(site, config) for site_id, site in sites.items()}
+    normalized = [normalize(comment.body_text) for comment in comments]
+    feature_lists = [
+        comment_features(comment.body_text, text)
+        for comment, text in zip(comments, normalized, strict=True)
+    ]
+    learned = {
+        site_id: site_counts(
+            site_id,
+            {
+                feature
+                for comment, feature_list in zip(comments, feature_lists, strict=True)
+                if comment.site_id == site_id
+                for feature in feature_list
+            },
+        )
+        for site_id in sites
+    }
+    activities = [Activity() for _ in comments]
     if record_activity:
-        activity = record_and_count(
+        activities = record_and_count(
             redis_connection(),
-            site_id=comment.site_id,
-            comment_id=comment.id,
-            posted_at=comment.created_at.timestamp(),
-            text=normalized,
-            commenter_key=comment.commenter_key,
-            ip_hash=comment.ip_hash,
+            [
+                Posting(
+                    site_id=comment.site_id,
+                    comment_id=comment.id,
+                    posted_at=comment.created_at.timestamp(),
+                    text=text,
+                    commenter_key=comment.commenter_key,
+                    ip_hash=comment.ip_hash,
+                )
+                for comment, text in zip(comments, normalized, strict=True)
+            ],
             duplicate_window=config["DUPLICATE_WINDOW_SECONDS"],
             velocity_window=config["VELOCITY_WINDOW_SECONDS"],
         )
-    context = ScoringContext(
-        near_duplicates=activity.near_duplicates,
-        duplicate_window_seconds=config["DUPLICATE_WINDOW_SECONDS"],
-        commenter_recent=activity.commenter_recent,
-        ip_recent=activity.ip_recent,
-        velocity_window_seconds=config["VELOCITY_WINDOW_SECONDS"],
-        learned=site_counts(comment.site_id, comment_features(comment.body_text, normalized)),
-        external=tuple(_external_verdicts(comment, site, request_info)),
-    )
-    scores = score_comment(comment.body_text, context, policy)
-    prior = _published_before(comment) if policy.new_commenter_holds > 0 else None
-    return Assessment(scores, decide(scores, policy, prior_comments=prior))
+    assessments = []
+    for comment, text, activity in zip(comments, normalized, activities, strict=True):
+        policy = policies[comment.site_id]
+        context = ScoringContext(
+            near_duplicates=activity.near_duplicates,
+            duplicate_window_seconds=config["DUPLICATE_WINDOW_SECONDS"],
+            commenter_recent=activity.commenter_recent,
+            ip_recent=activity.ip_recent,
+            velocity_window_seconds=config["VELOCITY_WINDOW_SECONDS"],
+            learned=learned[comment.site_id],
+            external=tuple(_external_verdicts(comment, sites[comment.site_id], request_info)),
+        )
+        scores = score_comment(comment.body_text, context, policy, normalized=text)
+        prior = _published_before(comment) if policy.new_commenter_holds > 0 else None
+        assessments.append(Assessment(scores, decide(scores, policy, prior_comments=prior)))
+    return assessments
 
 
-def record_assessment(
-    comment_id: int, expected: CommentStatus, assessment: Assessment, actor: str
-) -> bool:
-    """Record an assessment's decision, scores and reasons, if the comment is still `expected`."""
-    return record_decision(
+def decision_record(comment_id: int, assessment: Assessment) -> DecisionRecord:
+    """Return the decision, scores and reasons of an assessment, ready to record."""
+    return DecisionRecord(
         comment_id,
-        expected,
         CommentStatus(assessment.decision.status),
-        actor=actor,
-        reasons=list(assessment.decision.reasons),
+        list(assessment.decision.reasons),
         toxicity=assessment.scores.toxicity,
         spam=assessment.scores.spam,
     )

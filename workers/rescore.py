@@ -6,10 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from service.comments import record_decision
 from service.extensions import db
 from service.models import Comment, CommentStatus
 
-from .moderation import assess, record_assessment
+from .moderation import assess, decision_record
 
 
 def held_comment_ids(site_id: int, since: datetime | None = None) -> list[int]:
@@ -35,5 +36,6 @@ def rescore_comment(comment_id: int) -> str:
         comment.toxicity_score, comment.spam_score = scores.toxicity, scores.spam
         db.session.commit()
         return "still held"
-    applied = record_assessment(comment_id, CommentStatus.HELD, assessment, actor="rescore")
+    record = decision_record(comment_id, assessment)
+    applied = record_decision(record, CommentStatus.HELD, actor="rescore")
     return decision.status if applied else "skipped (decided meanwhile)"

@@ -37,6 +37,9 @@ SPACED_RUN = re.compile(r"(?<![\w*])(?:[\w*][ .\-_·•,/\\]{1,2}){2,}[\w*](?![\
 # A word-ish token: letters, digits, leet symbols and masks.
 TOKEN = re.compile(r"[\w@$!|*#]+")
 STRETCHED = re.compile(r"(\D)\1{2,}")
+# Written with a tripled letter on purpose: shrinking "www" would hide a spelled-out web
+# address ("www casino dot com").
+UNSTRETCHED = frozenset(["www"])
 
 
 def _listed(words: str) -> tuple[str, ...]:
@@ -72,6 +75,9 @@ class Normalized:
     """A comment's normalized words; `text` joins them with single spaces."""
 
     words: tuple[Word, ...]
+    # The text as written, for matchers that need the punctuation normalizing drops
+    # ("example[.]com", "cheap-pills dot com").
+    raw: str = ""
 
     @property
     def text(self) -> str:
@@ -84,6 +90,9 @@ class Normalized:
 
 
 def _is_disguised(word: Word) -> bool:
+    # A number is not an evasion, whatever symbol it was written with ("$500").
+    if word.text.isdigit():
+        return False
     original = word.original.casefold().strip(".,;:!?'\"()[]")
     return original != word.text and word.text not in original.split()
 
@@ -95,13 +104,14 @@ def normalize(raw: str) -> Normalized:
     position = 0
     for run in SPACED_RUN.finditer(text):
         words.extend(_words(text, origin, raw, position, run.start()))
-        joined = re.sub(r"[^\w*]", "", run.group(0))
+        # "_" is a word character to the regex engine but a separator here ("i_d_i_o_t").
+        joined = re.sub(r"[^\w*]|_", "", run.group(0))
         original = raw[origin[run.start()] : origin[run.end() - 1] + 1]
         for part in _segment(_shrink(_unmask(_decode_leet(joined)))):
             words.append(Word(part, original))
         position = run.end()
     words.extend(_words(text, origin, raw, position, len(text)))
-    return Normalized(tuple(words))
+    return Normalized(tuple(words), raw)
 
 
 def _fold_characters(raw: str) -> tuple[str, list[int]]:
@@ -146,7 +156,11 @@ def _decode_leet(token: str) -> str:
     head, tail = (match.group(1), match.group(2)) if match else (token, "")
     if not any(char.isalpha() for char in head):
         return token
-    head = head.rstrip("!$@|") if head[-1:] in "!$@|" and len(head) > 1 else head
+    # Trailing '!', '@' and '|' are punctuation ("1d10t!"), and so is a single trailing '$'
+    # ("US$"); a run of them stands for letters ("a$$", "bo$$").
+    head = head.rstrip("!@|")
+    if not head.endswith("$$"):
+        head = head.rstrip("$")
     return head.translate(LEET) + tail
 
 
@@ -171,7 +185,7 @@ def _unmask(token: str) -> str:
 
 def _shrink(token: str) -> str:
     """Shrink letters stretched three or more times to one (idiooooot → idiot)."""
-    return STRETCHED.sub(r"\1", token)
+    return token if token in UNSTRETCHED else STRETCHED.sub(r"\1", token)
 
 
 @cache

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from . import spam
 from .learned import Counts, decisions_in, features, spam_probability
 from .lexicon import find_harms, quote, word_list
-from .normalize import normalize
+from .normalize import Normalized, normalize
 from .policy import Policy
 from .toxicity import toxicity_score
 
@@ -47,12 +47,16 @@ class Scores:
 
 
 def score_comment(
-    text: str, context: ScoringContext | None = None, policy: Policy | None = None
+    text: str,
+    context: ScoringContext | None = None,
+    policy: Policy | None = None,
+    *,
+    normalized: Normalized | None = None,
 ) -> Scores:
-    """Score a comment's plain text under a site's policy."""
+    """Score a comment's plain text under a site's policy (pass `normalized` if at hand)."""
     context = context or ScoringContext()
     policy = policy or Policy()
-    normalized = normalize(text)
+    normalized = normalized or normalize(text)
     rejects: list[str] = []
     holds: list[str] = []
 
@@ -110,9 +114,7 @@ def score_comment(
             holds.append(f"{verdict.reason}; held because it is set to fail closed")
     if policy.hold_links and domains:
         holds.append("has a link, and the site holds comments with links")
-    rejects += [
-        signal.reason for signal in signals if signal.reason.startswith("link to a blocked")
-    ]
+    rejects += [signal.reason for signal in signals if signal.rejects]
     return Scores(
         toxicity=toxicity,
         spam=spam.combine(signals),

@@ -17,8 +17,29 @@ BARE_DOMAIN = re.compile(
     re.IGNORECASE,
 )
 HOST = re.compile(r"^(?:https?://)?(?:[^@/\s]+@)?([^/:?#\s]+)", re.IGNORECASE)
-# "www dot example dot com", "example[.]com": a link written to dodge link filters.
-DISGUISED_LINK = re.compile(r"(?<!\S)(?:www )?[a-z0-9-]{2,} (?:dot|\.) (?:com|net|org|info|io|xyz)")
+# "www dot example dot com", "cheap-pills dot net", "example[.]com": a web address written to
+# dodge link filters. Matched on the text as written (normalizing drops the hyphens and brackets),
+# then on the normalized words (spaced letters, leetspeak). A name that is a common word, or
+# "dot com" followed by a word about the era, is the 1990s boom ("the dot com bubble").
+_DOT = r"(?:\s+dot\s+|\s+\.\s+|\s*[\[({<]\s*(?:\.|dot)\s*[\])}>]\s*)"
+_TLD = r"(?:com|net|org|info|io|xyz)"
+_NOT_A_NAME = (
+    r"(?:the|an|this|that|these|those|his|her|its|our|their|my|your|early|late|old|first|"
+    r"failed|former|big|whole|original|great)"
+)
+_ERA = (
+    r"(?:bubble|boom|bust|crash|collapse|era|age|days|years|mania|craze|frenzy|hype|heyday|"
+    r"company|companies|startups?|millionaires?|billionaires?|stocks?|shares|economy|"
+    r"revolution|generation)"
+)
+DISGUISED_LINK = re.compile(
+    rf"(?<![\w.-])(?:www(?:{_DOT}|\.|\s+))?(?!{_NOT_A_NAME}(?![\w-]))[a-z0-9][a-z0-9-]*[a-z0-9]"
+    rf"{_DOT}{_TLD}(?![\w-])(?!\s+{_ERA}(?!\w))",
+    re.IGNORECASE,
+)
+DISGUISED_LINK_WORDS = re.compile(
+    rf"(?<!\S)(?:www (?:dot )?)?(?!{_NOT_A_NAME} )[a-z0-9]{{2,}} dot {_TLD}(?!\S)(?! {_ERA}(?!\S))"
+)
 SHORTENERS = frozenset(
     [
         "bit.ly",
@@ -57,9 +78,13 @@ SHORTENERS = frozenset(
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Seven or more digits in a phone-like run: "+1 555 010 2233", "(020) 7946-0018", "0541234567".
 PHONE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().-]{6,}\d(?![\w.])")
+# A number with thousands separators ("1 500 000 visitors", "2.300.000"), not a phone number:
+# those start with 0 or '+', or have a group that isn't three digits ("555 010 2233").
+THOUSANDS = re.compile(r"[1-9]\d{0,2}([\s.])\d{3}(?:\1\d{3})*")
 MESSENGER = re.compile(
     r"(?<!\S)(?:whatsapp|whats app|telegram|viber|signal app|wechat|kik|snapchat|skype|"
-    r"wa\.me|t\.me|line id)(?!\S)|(?:^|\s)@[a-z0-9_]{4,}",
+    # Followed by a space, a path ("t.me/deals") or punctuation ending a sentence.
+    r"wa\.me|t\.me|line id)(?=$|[\s/,;:!?)]|\.(?!\w))|(?:^|\s)@[a-z0-9_]{4,}",
     re.IGNORECASE,
 )
 
@@ -131,6 +156,8 @@ class Signal:
 
     weight: float
     reason: str
+    # Set when the signal alone rejects the comment, whatever the score (a blocked domain).
+    rejects: bool = False
 
 
 def _plural(count: int, noun: str) -> str:
@@ -177,13 +204,14 @@ def link_signals(
         signals.append(Signal(0.6, f"link to a URL shortener ({', '.join(shortened)})"))
     blocked = sorted({entry for domain in domains if (entry := domain_matches(domain, denied))})
     if blocked:
-        signals.append(Signal(0.95, f"link to a blocked domain ({', '.join(blocked)})"))
+        reason = f"link to a blocked domain ({', '.join(blocked)})"
+        signals.append(Signal(0.95, reason, rejects=True))
     return signals, domains
 
 
 def disguised_link_signal(text: Normalized) -> Signal | None:
     """Flag a web address spelled out to dodge link filters ("example dot com")."""
-    match = DISGUISED_LINK.search(text.text)
+    match = DISGUISED_LINK.search(text.raw) or DISGUISED_LINK_WORDS.search(text.text)
     if match is None:
         return None
     return Signal(0.6, f"a web address written to dodge link filters (“{match.group(0)}”)")
@@ -195,7 +223,11 @@ def contact_signals(text: str) -> list[Signal]:
     emails = EMAIL.findall(text)
     if emails:
         signals.append(Signal(0.3, f"email address ({emails[0]})"))
-    phones = [phone for phone in PHONE.findall(text) if sum(c.isdigit() for c in phone) >= 7]
+    phones = [
+        phone
+        for phone in PHONE.findall(text)
+        if sum(c.isdigit() for c in phone) >= 7 and not THOUSANDS.fullmatch(phone.strip())
+    ]
     if phones:
         signals.append(Signal(0.45, f"phone number ({phones[0].strip()})"))
     messenger = MESSENGER.search(EMAIL.sub(" ", text))
@@ -206,7 +238,15 @@ def contact_signals(text: str) -> list[Signal]:
 
 def promotional_signal(text: Normalized) -> Signal | None:
     """Flag phrases of comment spam (income claims, 'click here', crypto schemes...)."""
-    found = [match.group(0) for pattern in PROMOTIONAL if (match := pattern.search(text.text))]
+    joined = text.text
+    found: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for pattern in PROMOTIONAL:
+        match = pattern.search(joined)
+        # Patterns overlap ("subscribe to my channel" is two of them): a phrase counts once.
+        if match and not any(match.start() < end and start < match.end() for start, end in spans):
+            found.append(match.group(0))
+            spans.append(match.span())
     if not found:
         return None
     weight = {1: 0.4, 2: 0.65}.get(len(found), 0.85)
