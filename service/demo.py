@@ -1,82 +1,156 @@
-"""A server-rendered demo article page with its approved comments and a plain form."""
+"""Demo news pages that embed the reader widget exactly as a newsroom would.
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from marshmallow import ValidationError
+The page is served from one origin and loads the widget from the other name of the same server
+(localhost <-> 127.0.0.1, same port), so the widget's API calls are really cross-origin, as on a
+news site; `make run` allows both origins for the site `demo`.
+"""
 
-from . import comments, threads
-from .errors import TalkbackError
-from .schemas.comments import CommentSubmitSchema
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, render_template, request
+
+from . import comments
+from .errors import NotFoundError
 
 bp = Blueprint("demo", __name__)
 
 DEMO_SITE = "demo"
-DEMO_ARTICLE = "harbour-bridge-reopens"
-DEMO_TITLE = "Harbour bridge reopens to traffic after two-year restoration"
 
-# Only our own stylesheet, no scripts at all: the page works under the strictest policy.
-DEMO_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'none'"
+# The other name of this machine, so the demo page and the comment host are different origins.
+OTHER_HOST = {"localhost": "127.0.0.1", "127.0.0.1": "localhost"}
+
+
+@dataclass(frozen=True)
+class Story:
+    """A demo article: where it lives and what it says."""
+
+    article: str
+    lang: str
+    section: str
+    headline: str
+    byline: str
+    dateline: str
+    paragraphs: tuple[str, ...]
+
+
+STORIES = {
+    "en": Story(
+        article="harbour-bridge-reopens",
+        lang="en",
+        section="City",
+        headline="Harbour bridge reopens to traffic after two-year restoration",
+        byline="By Dana Levi, Staff Reporter, with wire services",
+        dateline="PORT CITY (Daily Demo Wire)",
+        paragraphs=(
+            "The city's harbour bridge reopened to cars, buses and cyclists on Monday morning, two "
+            "years after engineers closed it to replace corroded steel cables and resurface its "
+            "deck.",
+            "Hundreds of residents walked the span at dawn before the first bus crossed at 6:00. "
+            "The restoration cost 84 million, eleven percent more than budgeted, which the "
+            "transport department attributed to steel prices and a six-week delay after storms "
+            "last winter.",
+            '"We promised a bridge that will stand for another century," the transport '
+            "commissioner told reporters at the eastern approach. Commuters who spent two years "
+            "on detours through the port district welcomed the news, though some questioned the "
+            "new toll for heavy vehicles.",
+            "A separate cycle lane, protected by a concrete barrier, opens next month. Night-time "
+            "lane closures for final inspections will continue until the end of the year.",
+        ),
+    ),
+    "he": Story(
+        article="rakevet-hahof-nifteha",
+        lang="he",
+        section="חדשות",
+        headline="רכבת החוף חוזרת לפעול במלואה לאחר שנה של עבודות",
+        byline="מאת נועה כהן, כתבת התחבורה, וסוכנויות הידיעות",
+        dateline="חיפה (סוכנות הדמו)",
+        paragraphs=(
+            "רכבות הנוסעים חזרו הבוקר לנסוע בקו החוף בין חיפה לתל אביב, לאחר שנה שבה הקו פעל "
+            "באופן חלקי בלבד בשל עבודות חשמול והחלפת מסילות.",
+            "מאות נוסעים המתינו ברציפים כבר בשעות הבוקר המוקדמות. עלות העבודות הגיעה ל-1.2 "
+            "מיליארד שקל, כעשרה אחוזים יותר מהמתוכנן, בעיקר בגלל עיכובים באספקת ציוד.",
+            "״הבטחנו קו מהיר ואמין יותר, והיום אנחנו עומדים בהבטחה״, אמר מנכ״ל החברה במסיבת "
+            "עיתונאים בתחנת חוף הכרמל. נוסעים קבועים בירכו על החזרה לשגרה, אך חלקם התלוננו על "
+            "הצפיפות בשעות העומס.",
+            "בחודש הבא צפויות להיכנס לשירות רכבות קומותיים חדשות, ועבודות לילה לתחזוקת הקו "
+            "יימשכו עד סוף השנה.",
+        ),
+    ),
+}
+
+# The English story, the one `make run` prints the API address of.
+DEMO_ARTICLE = STORIES["en"].article
+DEMO_TITLE = STORIES["en"].headline
+
+# Other stories of the demo list page: (article id, headline); the first two have pages.
+LIST_ITEMS = (
+    (STORIES["en"].article, STORIES["en"].headline, "demo.article_page"),
+    (STORIES["he"].article, STORIES["he"].headline, "demo.hebrew_page"),
+    ("council-budget-vote", "Council delays budget vote over library closures", None),
+    ("marathon-record", "Local runner breaks marathon course record in the heat", None),
+    ("schools-heatwave", "Schools shorten the day as the heatwave continues", None),
 )
+
+
+def api_origin() -> str:
+    """Return the comment host's origin for this request: the other name of the same server."""
+    host, _, port = request.host.partition(":")
+    other = OTHER_HOST.get(host, host)
+    return f"{request.scheme}://{other}{':' + port if port else ''}"
+
+
+def content_security_policy(api: str) -> str:
+    """Return the demo pages' policy: scripts, styles and calls only from us and the API."""
+    return (
+        "default-src 'none'; "
+        f"script-src 'self' {api}; "
+        f"style-src 'self' {api}; "
+        f"connect-src 'self' {api}; "
+        "img-src 'self'; "
+        "form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
 
 
 @bp.after_request
 def _security_headers(response):
-    response.headers["Content-Security-Policy"] = DEMO_CSP
+    response.headers["Content-Security-Policy"] = content_security_policy(api_origin())
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     return response
 
 
-def _back_to_form():
-    return redirect(url_for("demo.article_page") + "#comment-form")
+def _require_demo_site() -> None:
+    try:
+        comments.find_site(DEMO_SITE)
+    except NotFoundError:
+        abort(404)
+
+
+def _render_story(story: Story):
+    _require_demo_site()
+    return render_template(
+        "demo.html", story=story, lang=story.lang, site=DEMO_SITE, api=api_origin()
+    )
 
 
 @bp.get("/demo")
 def article_page():
-    """Show the demo article and its approved comments."""
-    sort = "oldest" if request.args.get("sort") == "oldest" else "newest"
-    cursor = request.args.get("cursor") or None
-    page = threads.get_thread(DEMO_SITE, DEMO_ARTICLE, sort, 20, cursor)
+    """Show the English demo article with the widget embedded."""
+    return _render_story(STORIES["en"])
+
+
+@bp.get("/demo/he")
+def hebrew_page():
+    """Show the Hebrew demo article (right to left) with the widget embedded."""
+    return _render_story(STORIES["he"])
+
+
+@bp.get("/demo/list")
+def list_page():
+    """Show a list of stories whose comment counts come from count.js."""
+    _require_demo_site()
     return render_template(
-        "demo.html",
-        page=page,
-        sort=sort,
-        title=DEMO_TITLE,
-        site=DEMO_SITE,
-        article=DEMO_ARTICLE,
+        "demo_list.html", items=LIST_ITEMS, lang="en", site=DEMO_SITE, api=api_origin()
     )
-
-
-@bp.post("/demo")
-def post_comment():
-    """Submit the demo form through the same service as the API."""
-    fields = {
-        key: value.strip()
-        for key, value in request.form.items()
-        if key in {"author_name", "author_email", "title", "body"} and value.strip()
-    }
-    try:
-        data = CommentSubmitSchema().load(
-            {
-                **fields,
-                "article_url": url_for("demo.article_page", _external=True),
-                "article_title": DEMO_TITLE,
-            }
-        )
-        submitted = comments.submit_comment(
-            DEMO_SITE, DEMO_ARTICLE, data, comments.Client(ip=request.remote_addr)
-        )
-    except ValidationError as error:
-        for field, messages in error.normalized_messages().items():
-            flash(f"{field.replace('_', ' ').capitalize()}: {' '.join(messages)}", "error")
-        return _back_to_form()
-    except TalkbackError as error:
-        flash(error.message, "error")
-        return _back_to_form()
-    flash(
-        f"Thanks! Comment #{submitted.id} is awaiting moderation and will appear here once "
-        f"approved. To delete it later, keep this token: {submitted.delete_token}",
-        "success",
-    )
-    return _back_to_form()

@@ -1,0 +1,149 @@
+"""CORS for the public API: a page may call it from a browser only if its site allows the origin.
+
+flask-cors takes a fixed list of origins per route; here the allowed origins belong to the site a
+request is about (the site in the path, or the comment's site), so the check is hand-written.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
+from sqlalchemy import select
+
+from .extensions import db
+from .models import MAX_ID, Comment, Site
+
+API_PREFIX = "/api/v1/"
+# Blueprints whose routes pages may call cross-origin; the moderation API is never one of them.
+CORS_BLUEPRINTS = {"public"}
+ALLOW_METHODS = "GET, POST, DELETE"
+ALLOW_HEADERS = "Content-Type, X-Delete-Token"
+EXPOSE_HEADERS = "ETag, Retry-After"
+PREFLIGHT_MAX_AGE = "600"
+GRANTED = "talkback.cors_granted"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
+
+
+class InvalidOriginError(ValueError):
+    """An origin an operator typed is not scheme://host[:port]."""
+
+
+def normalize_origin(value: str) -> str:
+    """Return an origin as browsers serialise it (lowercase, no default port), or raise."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as error:
+        raise InvalidOriginError(f"'{value}' is not a valid origin ({error}).") from None
+    if parts.scheme.lower() not in DEFAULT_PORTS:
+        raise InvalidOriginError(f"'{value}' must start with http:// or https://.")
+    if not parts.hostname:
+        raise InvalidOriginError(f"'{value}' has no host name.")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidOriginError(f"'{value}' must not contain a user name or password.")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise InvalidOriginError(
+            f"'{value}' must be only scheme://host[:port], without a path, query or fragment."
+        )
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
+    else:
+        try:  # browsers send international domain names in their ASCII (punycode) form
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidOriginError(f"'{value}' has an invalid host name.") from None
+        if not HOST_NAME.fullmatch(host):
+            raise InvalidOriginError(f"'{value}' has an invalid host name.")
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def _normalized_or_none(value: str) -> str | None:
+    try:
+        return normalize_origin(value)
+    except InvalidOriginError:
+        return None  # e.g. "null" from a sandboxed frame: never granted
+
+
+def _site_origins() -> list[str]:
+    """Return the allowed origins of the site this request is about (one query, or none)."""
+    args = request.view_args or {}
+    if "site" in args:
+        site_key = args["site"]
+        if len(site_key) > 64:
+            return []
+        query = select(Site.allowed_origins).where(Site.key == site_key)
+    elif "comment_id" in args:
+        comment_id = args["comment_id"]
+        if not 1 <= comment_id <= MAX_ID:
+            return []
+        query = (
+            select(Site.allowed_origins)
+            .join(Comment, Comment.site_id == Site.id)
+            .where(Comment.id == comment_id)
+        )
+    else:
+        return []
+    return db.session.scalar(query) or []
+
+
+def _is_granted(origin: str) -> bool:
+    """Tell whether this request's site allows the origin; checked once per request."""
+    # Kept in the WSGI environ, not in g: g outlives the request when an app context was already
+    # pushed (tests, CLI), and a stale answer must never leak into the next request.
+    if GRANTED not in request.environ:
+        normalized = _normalized_or_none(origin)
+        request.environ[GRANTED] = (
+            request.blueprint in CORS_BLUEPRINTS
+            and normalized is not None
+            and normalized in _site_origins()
+        )
+    return request.environ[GRANTED]
+
+
+def _before_request() -> Response | None:
+    origin = request.headers.get("Origin")
+    if origin and request.blueprint in CORS_BLUEPRINTS:
+        # Decide now, before the view, so the answer never depends on the view's session state.
+        _is_granted(origin)
+    if (
+        request.method != "OPTIONS"
+        or not origin
+        or "Access-Control-Request-Method" not in request.headers
+        or not request.path.startswith(API_PREFIX)
+    ):
+        return None
+    # A preflight is always a 204: refusing is leaving out the grant, and the browser stops there.
+    response = Response(status=204)
+    response.vary.add("Origin")
+    if _is_granted(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
+        response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
+        response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+    return response
+
+
+def _add_grant(response: Response) -> Response:
+    if request.blueprint not in CORS_BLUEPRINTS or request.method == "OPTIONS":
+        return response
+    # Caches (browsers, CDNs) must keep answers for different origins apart, including the
+    # answer to no Origin at all (Fetch standard, "CORS protocol and HTTP caches").
+    response.vary.add("Origin")
+    origin = request.headers.get("Origin")
+    if origin and request.environ.get(GRANTED, False):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Answer preflights and grant CORS on the public API for each site's allowed origins."""
+    app.before_request(_before_request)
+    app.after_request(_add_grant)

@@ -1,0 +1,86 @@
+"""The reader widget's static files: /embed.js, /embed.css and /count.js for embedding pages."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, request
+
+bp = Blueprint("widget", __name__)
+
+WIDGET_DIR = Path(__file__).resolve().parent / "static" / "widget"
+JAVASCRIPT = "text/javascript; charset=utf-8"
+CSS = "text/css; charset=utf-8"
+# Pages cache the files briefly; a new release reaches readers within minutes, and the ETag
+# makes the revalidation after that a 304.
+CACHE_CONTROL = "public, max-age=300"
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file as served: its bytes, content type and entity tag."""
+
+    body: bytes
+    mimetype: str
+    etag: str
+
+
+def _read(*names: str) -> str:
+    return "".join((WIDGET_DIR / name).read_text(encoding="utf-8") for name in names)
+
+
+def build_asset(name: str) -> Asset:
+    """Return the served form of a widget file (embed.js carries the strings table)."""
+    if name == "embed.js":
+        # One function scope for both files, so STRINGS and the widget's names stay private
+        # to the widget on the embedding page; nothing is minified or rewritten.
+        text = '(() => {\n"use strict";\n' + _read("strings.js", "embed.js") + "})();\n"
+        mimetype = JAVASCRIPT
+    elif name == "count.js":
+        text, mimetype = _read("count.js"), JAVASCRIPT
+    elif name == "embed.css":
+        text, mimetype = _read("embed.css"), CSS
+    else:
+        raise KeyError(name)
+    body = text.encode("utf-8")
+    return Asset(body=body, mimetype=mimetype, etag=hashlib.sha256(body).hexdigest()[:32])
+
+
+@cache
+def _cached_asset(name: str) -> Asset:
+    return build_asset(name)
+
+
+def _serve(name: str) -> Response:
+    # Read once per process; in debug mode on every request, so edits show without a restart.
+    asset = build_asset(name) if current_app.debug else _cached_asset(name)
+    response = Response(asset.body, mimetype=asset.mimetype)
+    response.set_etag(asset.etag)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    # Any page may load these files: they are the same for everyone and carry no data. Reading
+    # and writing comments is what CORS restricts to each site's own origins (service/cors.py).
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response.make_conditional(request)
+
+
+@bp.get("/embed.js")
+def embed_js():
+    """Serve the widget script (strings and code, no dependencies)."""
+    return _serve("embed.js")
+
+
+@bp.get("/embed.css")
+def embed_css():
+    """Serve the widget's stylesheet, which embed.js links inside its Shadow DOM."""
+    return _serve("embed.css")
+
+
+@bp.get("/count.js")
+def count_js():
+    """Serve the list-page script that fills in comment counts."""
+    return _serve("count.js")
