@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: bench install run test lint format clean
+.PHONY: bench install run test lint format clean screenshots
 
 # Create the virtualenv and install Talkback with its dev tools (re-run when pyproject changes).
 $(INSTALLED): pyproject.toml
@@ -13,7 +13,12 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
-install: $(INSTALLED)
+# axe-core for the widget's accessibility test (node_modules/); skipped where npm is missing.
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; \
+	else echo "npm not found: the axe-core accessibility test will be skipped"; fi
+
+install: $(INSTALLED) node_modules/.package-lock.json
 
 ## Start Redis (embedded unless REDIS_URL is set), migrate, API, worker and sweeper. PORT=8000.
 run: install
@@ -31,9 +36,13 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## Regenerate docs/screenshots/ (demo pages, English and Hebrew, desktop and phone widths).
+screenshots: install
+	TALKBACK_SCREENSHOTS=1 $(PY) -m pytest -q tests/test_demo_browser.py tests/test_console_browser.py
+
 bench: install
 	.venv/bin/python bench/scoring.py
 	.venv/bin/python bench/worker.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache *.egg-info

@@ -13,9 +13,9 @@ class InsecureConfigError(RuntimeError):
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the Flask app: settings, extensions, API blueprints, web pages and commands."""
-    from . import cli, demo
-    from .api import TalkbackApi, health, public
+    """Build the Flask app: settings, extensions, auth, API blueprints, web pages and commands."""
+    from . import auth, cli, console, console_auth, cors, demo, widget
+    from .api import TalkbackApi, health, moderation, public
     from .extensions import db, migrate
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
@@ -33,10 +33,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    auth.init_app(app)
     api = TalkbackApi(app)
     api.register_blueprint(public.bp)
+    moderation.register(api)
     api.register_blueprint(health.bp)
+    cors.init_app(app)
     app.register_blueprint(demo.bp)
+    app.register_blueprint(widget.bp)
+    app.register_blueprint(console_auth.bp)
+    app.register_blueprint(console.bp)
     cli.register(app)
     return app
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
@@ -213,52 +213,83 @@ def delete_own_comment(comment_id: int, token: str | None) -> None:
     db.session.commit()
 
 
-def load_pending(comment_id: int) -> Comment | None:
-    """Return a comment that still waits for the automatic decision, or None."""
-    comment = db.session.get(Comment, comment_id)
-    if comment is None or comment.status != CommentStatus.PENDING:
-        return None
-    return comment
-
-
-def record_decision(
-    comment_id: int,
-    expected: CommentStatus,
-    status: CommentStatus,
-    *,
-    actor: str,
-    reasons: list[str],
-    toxicity: float | None = None,
-    spam: float | None = None,
-) -> bool:
-    """Move a comment from `expected` to `status` once; return False if it had moved already."""
-    now = utcnow()
-    values = {"status": status, "reasons": reasons, "decided_at": now, "updated_at": now}
-    if toxicity is not None:
-        values["toxicity_score"] = toxicity
-    if spam is not None:
-        values["spam_score"] = spam
-    # A conditional update is the lock: of two deliveries of one job only one matches a row.
-    result = db.session.execute(
-        update(Comment)
-        .where(Comment.id == comment_id, Comment.status == expected)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.rollback()
-        return False
-    db.session.add(
-        AuditEntry(
-            comment_id=comment_id,
-            actor=actor,
-            from_status=expected.value,
-            to_status=status.value,
-            reason="; ".join(reasons),
+def load_pending(comment_ids: list[int]) -> list[Comment]:
+    """Return those of the comments that still wait for the automatic decision, in id order."""
+    return list(
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.id.in_(comment_ids), Comment.status == CommentStatus.PENDING)
+            .order_by(Comment.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A decision to record: a comment's new status, its reasons, and the scores if any."""
+
+    comment_id: int
+    status: CommentStatus
+    reasons: list[str]
+    toxicity: float | None = None
+    spam: float | None = None
+    # A moderator's own words for the audit entry; the comment keeps the automatic reasons.
+    audit_reason: str | None = None
+
+
+def record_decisions(
+    records: list[DecisionRecord], expected: CommentStatus, *, actor: str
+) -> list[bool]:
+    """Move comments from `expected` to their new status once, each with an audit entry.
+
+    Returns, per record, whether it applied (False: the comment had moved already). The caller
+    commits, so a batch of decisions costs one transaction.
+    """
+    comments, now = Comment.__table__, utcnow()
+    connection = db.session.connection()
+    applied = []
+    for record in records:
+        values = {
+            "status": record.status,
+            "reasons": record.reasons,
+            "decided_at": now,
+            "updated_at": now,
+        }
+        if record.toxicity is not None:
+            values["toxicity_score"] = record.toxicity
+        if record.spam is not None:
+            values["spam_score"] = record.spam
+        # A conditional update is the lock: of two deliveries of one job only one matches a row.
+        result = connection.execute(
+            update(comments)
+            .where(comments.c.id == record.comment_id, comments.c.status == expected)
+            .values(**values)
+        )
+        applied.append(result.rowcount == 1)
+    entries = [
+        {
+            "comment_id": record.comment_id,
+            "actor": actor,
+            "from_status": expected.value,
+            "to_status": record.status.value,
+            "reason": record.audit_reason
+            if record.audit_reason is not None
+            else "; ".join(record.reasons),
+            "created_at": now,
+        }
+        for record, done in zip(records, applied, strict=True)
+        if done
+    ]
+    if entries:
+        connection.execute(insert(AuditEntry.__table__), entries)
+    return applied
+
+
+def record_decision(record: DecisionRecord, expected: CommentStatus, *, actor: str) -> bool:
+    """Record one decision and commit; return False if the comment had moved already."""
+    applied = record_decisions([record], expected, actor=actor)[0]
     db.session.commit()
-    return True
+    return applied
 
 
 def stale_pending_ids(older_than_seconds: float, limit: int = 500) -> list[int]:

