@@ -14,8 +14,8 @@ class InsecureConfigError(RuntimeError):
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Flask app: settings, extensions, auth, API blueprints, web pages and commands."""
-    from . import auth, cli, console, console_auth, cors, demo, widget
-    from .api import TalkbackApi, health, moderation, public
+    from . import auth, cli, console, console_admin, console_auth, cors, demo, widget
+    from .api import TalkbackApi, admin_bans, admin_sites, health, moderation, public
     from .extensions import db, migrate
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
@@ -37,12 +37,15 @@ def create_app(config: dict | None = None) -> Flask:
     api = TalkbackApi(app)
     api.register_blueprint(public.bp)
     moderation.register(api)
+    api.register_blueprint(admin_sites.bp)
+    api.register_blueprint(admin_bans.bp)
     api.register_blueprint(health.bp)
     cors.init_app(app)
     app.register_blueprint(demo.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(console_auth.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(console_admin.bp)
     cli.register(app)
     return app
 

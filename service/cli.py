@@ -441,3 +441,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(run_worker)
     app.cli.add_command(run_sweeper)
     app.cli.add_command(moderation_cli)
+    from .cli_bans import bans_cli
+    from .cli_privacy import privacy_cli
+
+    app.cli.add_command(bans_cli)
+    app.cli.add_command(privacy_cli)

@@ -10,9 +10,10 @@ from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .bans import check_submission, identity_of
 from .errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from .extensions import db
-from .hashing import hash_email, hash_ip, new_delete_token, text_fingerprint, token_matches
+from .hashing import new_delete_token, text_fingerprint, token_matches
 from .models import MAX_ID, Article, AuditEntry, Comment, CommentStatus, Site, utcnow
 from .queues import enqueue_moderation
 from .sanitize import plain_text, sanitize_body
@@ -98,7 +99,32 @@ def _optional_text(value: str | None, max_length: int) -> str | None:
     return plain_text(value)[:max_length] or None
 
 
-def _check_parent(parent_id: int | None, article: Article) -> Comment | None:
+def check_comment_length(site: Site, text: str) -> None:
+    """Reject a comment whose text is shorter or longer than the site allows."""
+    if len(text) < site.min_comment_length:
+        raise UnprocessableError(
+            "The comment is too short.",
+            {"body": [f"Write at least {site.min_comment_length} characters."]},
+        )
+    if len(text) > site.max_comment_length:
+        raise UnprocessableError(
+            "The comment is too long.",
+            {"body": [f"Keep it to {site.max_comment_length} characters or fewer."]},
+        )
+
+
+def article_is_closed(site: Site, article: Article | None) -> bool:
+    """Whether an article takes no new comments: closed by hand, or older than the site allows."""
+    if article is None:
+        return False
+    if article.is_closed:
+        return True
+    if site.auto_close_days is None or article.created_at is None:
+        return False
+    return article.created_at <= utcnow() - timedelta(days=site.auto_close_days)
+
+
+def _check_parent(parent_id: int | None, article: Article, shadow: bool) -> Comment | None:
     if parent_id is None:
         return None
     parent = db.session.get(Comment, parent_id)
@@ -112,7 +138,8 @@ def _check_parent(parent_id: int | None, article: Article) -> Comment | None:
             "You can only reply to a comment on the same article.",
             {"parent_id": ["That comment is on another article."]},
         )
-    if parent.status != CommentStatus.APPROVED:
+    # A shadow-banned comment is published only in its author's eyes: others can't reply to it.
+    if parent.status != CommentStatus.APPROVED or (parent.shadow and not shadow):
         raise UnprocessableError(
             "You can only reply to a published comment.",
             {"parent_id": ["That comment is not published."]},
@@ -123,6 +150,8 @@ def _check_parent(parent_id: int | None, article: Article) -> Comment | None:
 def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -> Submitted:
     """Store a new comment as pending, then queue it for moderation."""
     site = find_site(site_key)
+    if site.is_closed:
+        raise ConflictError("This site no longer takes comments.")
     check_article_id(article_id)
     body = sanitize_body(data["body"])
     if not body.text:
@@ -130,15 +159,20 @@ def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -
             "The comment has no text once markup is removed.",
             {"body": ["Write some text; markup alone is not a comment."]},
         )
+    check_comment_length(site, body.text)
     author_name = plain_text(data["author_name"])
     if not author_name:
         raise UnprocessableError(
             "The name has no text once markup is removed.", {"author_name": ["Write a name."]}
         )
+    identity = identity_of(data["commenter_key"], data["author_email"], client.ip)
+    # Before anything is written: a hard-banned submission leaves no trace.
+    shadow = check_submission(site, identity)
     article = _article_for_comment(site, article_id, data["article_url"], data["article_title"])
-    if article.is_closed:
+    if article_is_closed(site, article):
+        db.session.rollback()
         raise ConflictError("Comments on this article are closed.")
-    parent = _check_parent(data["parent_id"], article)
+    parent = _check_parent(data["parent_id"], article, shadow)
 
     token, token_hash = new_delete_token()
     comment = Comment(
@@ -152,9 +186,12 @@ def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -
         body_text=body.text,
         text_hash=text_fingerprint(body.text),
         reasons=[],
-        commenter_key=data["commenter_key"],
-        email_hash=hash_email(data["author_email"]) if data["author_email"] else None,
-        ip_hash=hash_ip(client.ip) if client.ip else None,
+        commenter_key=identity.commenter_key,
+        email_hash=identity.email_hash,
+        email_domain_hash=identity.email_domain_hash,
+        ip_hash=identity.ip_hash,
+        network_hash=identity.network_hash,
+        shadow=shadow,
         delete_token_hash=token_hash,
     )
     db.session.add(comment)

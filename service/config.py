@@ -100,6 +100,21 @@ class Config:
     # CSRF tokens live as long as the session: a console tab left open for hours still works.
     WTF_CSRF_TIME_LIMIT = None
 
+    # Rate limits (Flask-Limiter syntax, ";" between several) per site and per IP address and,
+    # separately, per commenter key; a site's own settings override these. Counted in Redis so
+    # every API process shares them; when Redis is down requests are allowed (and logged).
+    RATE_LIMIT_SUBMIT = os.environ.get("TALKBACK_RATE_LIMIT_SUBMIT", "5/minute;30/hour")
+    RATE_LIMIT_REPORT = os.environ.get("TALKBACK_RATE_LIMIT_REPORT", "10/minute;60/hour")
+    RATE_LIMIT_DELETE = os.environ.get("TALKBACK_RATE_LIMIT_DELETE", "10/minute;60/hour")
+    # Console logins per IP address, against password guessing across accounts.
+    RATE_LIMIT_LOGIN = os.environ.get("TALKBACK_RATE_LIMIT_LOGIN", "10/minute;100/hour")
+    # Where the limits are counted; the queue's Redis unless set.
+    RATELIMIT_STORAGE_URI = os.environ.get("TALKBACK_RATELIMIT_STORAGE_URL") or None
+
+    # Privacy: IP address and network hashes are erased from comments and reports this many
+    # days after they were written (they only serve bans, velocity and abuse investigation).
+    IP_RETENTION_DAYS = _env_int("TALKBACK_IP_RETENTION_DAYS", 30)
+
     # Requests larger than this answer 413; a comment is at most 5,000 characters.
     MAX_CONTENT_LENGTH = 256 * 1024
 

@@ -39,3 +39,9 @@ class UnprocessableError(TalkbackError):
 
     status = 422
     code = "validation_error"
+
+
+class BannedError(ForbiddenError):
+    """A hard ban covers the submitter; the message is meant for them and the widget shows it."""
+
+    code = "banned"

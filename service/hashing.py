@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 
 from flask import current_app
@@ -13,14 +14,91 @@ def keyed_hash(value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
+# Providers that deliver "name+anything@" to "name@"; Gmail also ignores dots in the name.
+PLUS_TAG_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "fastmail.com",
+        "fastmail.fm",
+        "protonmail.com",
+        "proton.me",
+        "pm.me",
+        "yandex.ru",
+        "yandex.com",
+    }
+)
+DOTLESS_DOMAINS = frozenset({"gmail.com"})
+DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
+# Network bans cover the block one subscriber usually holds: a /24 of IPv4, a /48 of IPv6.
+NETWORK_PREFIX = {4: 24, 6: 48}
+
+
+def normalize_email(email: str) -> str:
+    """Return the address one mailbox is reached by: lowercase, and without dots or +tags where
+    the provider ignores them (so j.o.e+news@gmail.com and joe@gmail.com are one person)."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    if not local:
+        return email.strip().lower()
+    domain = DOMAIN_ALIASES.get(domain, domain)
+    if domain in PLUS_TAG_DOMAINS:
+        local = local.split("+", 1)[0]
+    if domain in DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def email_domain(email: str) -> str:
+    """Return the normalized domain of an email address (or of a bare domain)."""
+    domain = email.strip().lower().rpartition("@")[2].strip(".")
+    return DOMAIN_ALIASES.get(domain, domain)
+
+
 def hash_email(email: str) -> str:
-    """Return the keyed hash of an email address, case-insensitively."""
-    return keyed_hash("email:" + email.strip().lower())
+    """Return the keyed hash of an email address after normalize_email."""
+    return keyed_hash("email:" + normalize_email(email))
+
+
+def hash_email_domain(email_or_domain: str) -> str:
+    """Return the keyed hash of an email address's domain (or of a bare domain)."""
+    return keyed_hash("email-domain:" + email_domain(email_or_domain))
+
+
+def canonical_ip(address: str) -> str:
+    """Return an address in one spelling (IPv4-mapped IPv6 as IPv4); unparseable ones as given."""
+    try:
+        parsed = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address.strip()
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
+        parsed = parsed.ipv4_mapped
+    return str(parsed)
 
 
 def hash_ip(address: str) -> str:
     """Return the keyed hash of an IP address."""
-    return keyed_hash("ip:" + address.strip())
+    return keyed_hash("ip:" + canonical_ip(address))
+
+
+def network_of(address: str) -> str | None:
+    """Return the /24 (IPv4) or /48 (IPv6) network holding an address, or None if unparseable."""
+    try:
+        parsed = ipaddress.ip_address(canonical_ip(address))
+    except ValueError:
+        return None
+    network = ipaddress.ip_network(f"{parsed}/{NETWORK_PREFIX[parsed.version]}", strict=False)
+    return str(network)
+
+
+def hash_network(network: str) -> str:
+    """Return the keyed hash of a network in the form network_of gives."""
+    return keyed_hash("net:" + network)
 
 
 def new_delete_token() -> tuple[str, str]:

@@ -1,5 +1,5 @@
-"""Database models: sites, articles, comments, readers' reports, the append-only audit log and
-the accounts of moderators and operators."""
+"""Database models: sites, articles, comments, readers' reports, the append-only audit logs,
+bans, and the accounts of moderators and operators."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -59,7 +60,23 @@ class Site(db.Model):
     # Normalised origins ("https://www.example.com") whose pages may call the public API from a
     # browser (service/cors.py); empty means none, so a new site is not embeddable by accident.
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The widget's language when the page doesn't say ("en" or "he").
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    # Comment length limits in characters of text (after markup is removed).
+    min_comment_length: Mapped[int] = mapped_column(default=1, server_default="1")
+    max_comment_length: Mapped[int] = mapped_column(default=5000, server_default="5000")
+    # Articles take no new comments this many days after their first one (None: never).
+    auto_close_days: Mapped[int | None]
+    # Per-site overrides of the rate limits ({"submit": "5/minute;30/hour", ...}); see config.
+    rate_limits: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    # A closed site keeps its published threads readable but takes no new comments or reports.
+    closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the site has been closed by an operator."""
+        return self.closed_at is not None
 
 
 class SpamFeature(db.Model):
@@ -139,6 +156,12 @@ class Comment(db.Model):
     # HMAC-SHA256 with the server secret: never the address itself.
     email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     ip_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Keyed hashes of the address's network (/24 IPv4, /48 IPv6) and of the email's domain, so
+    # network and domain bans can find a commenter's comments without storing either in clear.
+    network_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    email_domain_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Sent under a shadow ban: only its author (by the delete token) and moderators ever see it.
+    shadow: Mapped[bool] = mapped_column(default=False, server_default="0")
     # SHA-256 of the delete token handed to the author once.
     delete_token_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -289,11 +312,103 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
+class BanTarget(enum.StrEnum):
+    """What a ban matches on."""
+
+    COMMENTER_KEY = "commenter_key"
+    EMAIL = "email"
+    IP = "ip"
+    NETWORK = "network"
+    EMAIL_DOMAIN = "email_domain"
+
+
+class BanKind(enum.StrEnum):
+    """Hard bans refuse submissions; shadow bans accept them and show them to nobody else."""
+
+    HARD = "hard"
+    SHADOW = "shadow"
+
+
+class Ban(db.Model):
+    """A ban or suspension of a commenter on one site or on all of them."""
+
+    __tablename__ = "bans"
+    __table_args__ = (Index("ix_bans_target", "target_type", "target_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None: every site.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    target_type: Mapped[BanTarget] = mapped_column(
+        Enum(
+            BanTarget,
+            native_enum=False,
+            length=16,
+            values_callable=_enum_values,
+            validate_strings=True,
+            name="ban_target",
+        )
+    )
+    # The commenter key itself, or the keyed hash of the email, address, network or domain
+    # (service.hashing), the same hash the matching comments carry.
+    target_value: Mapped[str] = mapped_column(String(64))
+    # What operators see in lists: a masked email, the network, "IP of comment #12".
+    target_label: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[BanKind] = mapped_column(
+        Enum(
+            BanKind,
+            native_enum=False,
+            length=16,
+            values_callable=_enum_values,
+            validate_strings=True,
+            name="ban_kind",
+        ),
+        default=BanKind.HARD,
+    )
+    # For moderators and operators only.
+    reason: Mapped[str] = mapped_column(Text)
+    # Shown to the banned reader by the widget (hard bans only).
+    public_reason: Mapped[str | None] = mapped_column(String(300))
+    # None: permanent. Expired bans stop applying with no job to run.
+    expires_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_at: Mapped[datetime | None]
+    lifted_by: Mapped[str | None] = mapped_column(String(100))
+    # How many existing comments were rejected when the ban was added.
+    rejected_count: Mapped[int] = mapped_column(default=0)
+
+    site: Mapped[Site | None] = relationship()
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        """Whether the ban applies now: not lifted and not expired."""
+        now = now or utcnow()
+        return self.lifted_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class OperatorAction(db.Model):
+    """One change an operator or moderator made outside comment decisions: sites, bans, privacy."""
+
+    __tablename__ = "operator_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "operator:<name>", "moderator:<name>" or "cli" for the flask commands.
+    actor: Mapped[str] = mapped_column(String(100))
+    # e.g. "site.create", "site.update", "site.close", "ban.add", "ban.lift", "privacy.erase".
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    # What was acted on, e.g. "site ynet", "ban 12".
+    subject: Mapped[str] = mapped_column(String(200))
+    # The change itself (fields before/after, ban options); never personal data in clear.
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class AuditLogIsAppendOnlyError(RuntimeError):
     """Raised when code tries to change or remove an audit entry."""
 
 
 @event.listens_for(AuditEntry, "before_update")
 @event.listens_for(AuditEntry, "before_delete")
+@event.listens_for(OperatorAction, "before_update")
+@event.listens_for(OperatorAction, "before_delete")
 def _forbid_audit_changes(mapper, connection, target) -> None:
     raise AuditLogIsAppendOnlyError(f"audit entry {target.id} is append-only")

@@ -344,8 +344,8 @@ def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | N
                 "reports": reports.get(
                     comment.id, {"count": 0, "reasons": _no_reasons(), "notes": []}
                 ),
-                # Shadow bans come with bans (a later issue); the field is there for the console.
-                "shadow": False,
+                # Shown to nobody but its author; the console marks it.
+                "shadow": comment.shadow,
             }
         )
     return cards

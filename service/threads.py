@@ -11,7 +11,13 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from .comments import ARTICLE_ID_MAX, check_article_id, find_site, is_valid_article_id
+from .comments import (
+    ARTICLE_ID_MAX,
+    article_is_closed,
+    check_article_id,
+    find_site,
+    is_valid_article_id,
+)
 from .errors import UnprocessableError
 from .extensions import db
 from .models import MAX_ID, Article, Comment, CommentStatus
@@ -47,10 +53,12 @@ def _visible_roots(article_id: int):
         reply.root_id == Comment.id,
         reply.id != Comment.id,
         reply.status == CommentStatus.APPROVED,
+        reply.shadow.is_(False),
     )
     return select(Comment).where(
         Comment.article_id == article_id,
         Comment.parent_id.is_(None),
+        Comment.shadow.is_(False),
         or_(
             Comment.status == CommentStatus.APPROVED,
             and_(Comment.status == CommentStatus.DELETED, has_approved_reply),
@@ -95,7 +103,7 @@ def get_thread(site_key: str, article_id: str, sort: str, limit: int, cursor: st
         "id": article_id,
         "url": article.url if article else None,
         "title": article.title if article else None,
-        "closed": article.is_closed if article else False,
+        "closed": site.is_closed or article_is_closed(site, article),
     }
     if article is None:
         return {"article": article_info, "count": 0, "comments": [], "next_cursor": None}
@@ -138,6 +146,7 @@ def get_thread(site_key: str, article_id: str, sort: str, limit: int, cursor: st
                 Comment.root_id.in_([root.id for root in roots]),
                 Comment.parent_id.is_not(None),
                 Comment.status.in_(VISIBLE),
+                Comment.shadow.is_(False),
             )
             .order_by(Comment.created_at, Comment.id)
         )
@@ -156,7 +165,11 @@ def _approved_count(article_id: int) -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(Comment)
-        .where(Comment.article_id == article_id, Comment.status == CommentStatus.APPROVED)
+        .where(
+            Comment.article_id == article_id,
+            Comment.status == CommentStatus.APPROVED,
+            Comment.shadow.is_(False),
+        )
     )
 
 
@@ -189,6 +202,7 @@ def count_comments(site_key: str, articles: str) -> dict[str, int]:
             Article.site_id == site.id,
             Article.external_id.in_(article_ids),
             Comment.status == CommentStatus.APPROVED,
+            Comment.shadow.is_(False),
         )
         .group_by(Article.external_id)
     )
