@@ -272,6 +272,7 @@ class Talkback {
     this.showOwnPending();
     this.restoreDraft();
     this.schedulePoll(POLL_FIRST_MS);
+    await this.showOwnPublished();
   }
 
   /** Fetch one page of the thread; null when the API answered with an error. */
@@ -671,10 +672,10 @@ class Talkback {
   }
 
   /** Show an own comment that only its author can see (pending) where it belongs. */
-  placeOwn(id, entry) {
+  placeOwn(id, entry, pending = true) {
     const comment = { id, ...entry };
     const li = h("li", { class: "tb-comment", id: `tb-c${id}`, "data-id": id });
-    li.append(this.renderCard(comment, { pending: true }));
+    li.append(this.renderCard(comment, { pending }));
     this.nodes.set(id, li);
     const parent = entry.parent_id !== null ? this.nodes.get(entry.parent_id) : null;
     if (parent) {
@@ -702,6 +703,34 @@ class Talkback {
     const own = this.ownEntries();
     for (const id of this.pendingIds()) {
       if (!this.nodes.has(Number(id))) this.placeOwn(Number(id), own[id]);
+    }
+  }
+
+  /**
+   * Show the author's published comments that the thread left out. On a later page they are
+   * simply shown early; when the whole thread is loaded, they are hidden by a shadow ban, and
+   * the author must see them (and the count) as if they were not.
+   */
+  async showOwnPublished() {
+    const own = this.ownEntries();
+    const missing = Object.keys(own).filter(
+      (id) => own[id].article === this.options.article && own[id].status === "approved" && !this.nodes.has(Number(id)),
+    );
+    for (const id of missing) {
+      let answer;
+      try {
+        answer = await api(`/api/v1/comments/${id}`, { token: own[id].token });
+      } catch {
+        continue;
+      }
+      const { status, data } = answer;
+      if (status === 200 && data.status === "approved") {
+        if (this.nodes.has(Number(id))) continue; // arrived with a page meanwhile
+        this.placeOwn(Number(id), { ...own[id], ...data, parent_id: data.parent_id ?? null }, false);
+        if (!this.nextCursor) this.setCount(this.count + 1);
+      } else if (status === 403 || status === 404 || (status === 200 && data.status !== "approved")) {
+        this.saveOwn(id, null); // deleted, removed by a moderator, or erased: nothing to show
+      }
     }
   }
 
