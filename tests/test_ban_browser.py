@@ -9,11 +9,16 @@ from service.hashing import hash_ip
 from service.models import Ban, BanKind, BanTarget, Comment
 
 from .browser_support import record_problems, seed
-from .test_widget_browser import comment, composer, expect, page, post_through_widget, widget
+from .test_widget_browser import comment, composer, expect, post_through_widget, widget
 
 pytestmark = pytest.mark.browser
 
 SHADOWED = "A shadow-banned reader's perfectly polite remark about the timeline."
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
 
 
 def ban_local_readers(site, kind: BanKind, public_reason: str | None = None) -> None:
