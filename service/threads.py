@@ -105,8 +105,19 @@ def get_thread(site_key: str, article_id: str, sort: str, limit: int, cursor: st
         "title": article.title if article else None,
         "closed": site.is_closed or article_is_closed(site, article),
     }
+    site_info = {
+        "language": site.language,
+        "min_comment_length": site.min_comment_length,
+        "max_comment_length": site.max_comment_length,
+    }
     if article is None:
-        return {"article": article_info, "count": 0, "comments": [], "next_cursor": None}
+        return {
+            "site": site_info,
+            "article": article_info,
+            "count": 0,
+            "comments": [],
+            "next_cursor": None,
+        }
 
     newest_first = sort == "newest"
     query = _visible_roots(article.id)
@@ -154,6 +165,7 @@ def get_thread(site_key: str, article_id: str, sort: str, limit: int, cursor: st
             children.setdefault(reply.parent_id, []).append(reply)
     comments = [node for root in roots if (node := _node(root, children)) is not None]
     return {
+        "site": site_info,
         "article": article_info,
         "count": _approved_count(article.id),
         "comments": comments,

@@ -17,6 +17,7 @@ def test_unknown_article_reads_as_empty(client, site):
     response = client.get(comments_url("never-commented"))
     assert response.status_code == 200
     assert response.json == {
+        "site": {"language": "en", "min_comment_length": 1, "max_comment_length": 5000},
         "article": {"id": "never-commented", "url": None, "title": None, "closed": False},
         "count": 0,
         "comments": [],

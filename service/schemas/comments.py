@@ -74,9 +74,18 @@ class ArticleSchema(Schema):
     closed = fields.Boolean()
 
 
+class SiteInfoSchema(Schema):
+    """What the widget needs to know about the site: its language and comment length limits."""
+
+    language = fields.String(metadata={"description": "Used when the page doesn't say its own."})
+    min_comment_length = fields.Integer()
+    max_comment_length = fields.Integer()
+
+
 class ThreadSchema(Schema):
     """A page of an article's thread."""
 
+    site = fields.Nested(SiteInfoSchema)
     article = fields.Nested(ArticleSchema)
     count = fields.Integer(metadata={"description": "Approved comments on the article."})
     comments = fields.List(fields.Nested(ThreadCommentSchema))

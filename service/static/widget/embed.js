@@ -23,6 +23,8 @@ const POLL_FIRST_MS = 3000;
 const POLL_MAX_MS = 30000;
 const LIMITS = { author_name: 60, author_email: 254, title: 120, body: 5000, note: 500 };
 const FIELDS = ["author_name", "author_email", "title", "body"];
+// The site's own comment length limits, learned from the first page of the thread.
+const BODY_LIMITS = { min: 1 };
 
 // ---------------------------------------------------------------- small helpers
 
@@ -124,6 +126,7 @@ function validate(values, t) {
     const value = values[field];
     if ((field === "author_name" || field === "body") && !value) errors[field] = t.required;
     else if (value.length > LIMITS[field]) errors[field] = t.tooLong(LIMITS[field]);
+    else if (field === "body" && value.length < BODY_LIMITS.min) errors[field] = t.tooShort(BODY_LIMITS.min);
   }
   if (values.author_email && !errors.author_email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.author_email)) {
     errors.author_email = t.badEmail;
@@ -284,6 +287,10 @@ class Talkback {
   }
 
   renderPage(page) {
+    if (page.site) {
+      LIMITS.body = page.site.max_comment_length;
+      BODY_LIMITS.min = page.site.min_comment_length;
+    }
     this.setCount(page.count);
     for (const comment of page.comments) {
       if (this.nodes.has(comment.id)) continue; // already shown (a page boundary moved)
@@ -1033,12 +1040,14 @@ function start() {
   }
   if (host.shadowRoot) return; // embedded twice: the first one wins
   const limit = Math.min(100, Math.max(1, Number.parseInt(data.limit, 10) || 20));
-  new Talkback(host, {
-    site: data.site,
-    article: data.article,
-    limit,
-    lang: pickLanguage(data.lang || document.documentElement.lang),
-  });
+  const launch = (lang) => new Talkback(host, { site: data.site, article: data.article, limit, lang: pickLanguage(lang) });
+  const pageLanguage = data.lang || document.documentElement.lang;
+  if (pageLanguage) return launch(pageLanguage);
+  // The page doesn't say its language: use the site's default, read from a one-comment page.
+  const path = `/api/v1/sites/${encodeURIComponent(data.site)}/articles/${encodeURIComponent(data.article)}/comments?limit=1`;
+  api(path)
+    .then(({ data: page }) => launch(page?.site?.language))
+    .catch(() => launch());
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -31,6 +31,7 @@ const STRINGS = {
     cancel: "Cancel",
     required: "Required.",
     tooLong: (max) => `At most ${max} characters.`,
+    tooShort: (min) => `At least ${min} characters.`,
     badEmail: "Enter a valid email address, or leave it empty.",
     fixFields: "Please correct the fields marked below.",
     rateLimited: (s) =>
@@ -91,6 +92,7 @@ const STRINGS = {
     cancel: "ביטול",
     required: "שדה חובה.",
     tooLong: (max) => `עד ${max} תווים.`,
+    tooShort: (min) => `לפחות ${min} תווים.`,
     badEmail: "הזינו כתובת אימייל תקינה, או השאירו ריק.",
     fixFields: "נא לתקן את השדות המסומנים.",
     rateLimited: (s) => `אתם שולחים מהר מדי. הטקסט נשמר; נסו שוב בעוד ${s} שניות.`,
