@@ -297,6 +297,18 @@ def highlights(reasons: list[str]) -> list[str]:
     return list(found)
 
 
+def ban_targets(comment: Comment) -> list[str]:
+    """Return what a one-click ban of this comment's author can match on (what was stored)."""
+    stored = {
+        "commenter_key": comment.commenter_key,
+        "email": comment.email_hash,
+        "ip": comment.ip_hash,
+        "network": comment.network_hash,
+        "email_domain": comment.email_domain_hash,
+    }
+    return [target for target, value in stored.items() if value]
+
+
 def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | None) -> list:
     """Turn (comment, article, site key) rows into cards with a fixed number of queries."""
     if not rows:
@@ -346,6 +358,7 @@ def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | N
                 ),
                 # Shown to nobody but its author; the console marks it.
                 "shadow": comment.shadow,
+                "ban_targets": ban_targets(comment),
             }
         )
     return cards

@@ -373,6 +373,7 @@ def test_a_card_has_everything_the_console_shows(call, sites):
         "commenter",
         "reports",
         "shadow",
+        "ban_targets",
     ]
     assert card["id"] == comment.id
     assert card["status"] == "held"
@@ -392,6 +393,9 @@ def test_a_card_has_everything_the_console_shows(call, sites):
     assert card["created_at"].endswith("+00:00")
     commenter = card["commenter"]
     assert commenter["key"] == "reader-key-1"
+    # Only the commenter key was stored with it, so that is all a ban by this card can match.
+    assert card["ban_targets"] == ["commenter_key"]
+    assert card["shadow"] is False
     assert (commenter["approved"], commenter["rejected"]) == (1, 1)
     assert [item["id"] for item in commenter["recent"]][-1] == earlier.id
     assert comment.id not in [item["id"] for item in commenter["recent"]]

@@ -127,7 +127,16 @@ class CardSchema(Schema):
     )
     commenter = fields.Nested(CommenterSchema)
     reports = fields.Nested(CardReportsSchema)
-    shadow = fields.Boolean()
+    shadow = fields.Boolean(
+        metadata={"description": "Sent under a shadow ban: only its author sees it published."}
+    )
+    ban_targets = fields.List(
+        fields.String(),
+        metadata={
+            "description": "What a ban by this comment can match on (commenter_key, email, ip, "
+            "network, email_domain): what was stored with it."
+        },
+    )
 
 
 class QueueCountsSchema(Schema):
