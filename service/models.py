@@ -69,7 +69,7 @@ class Site(db.Model):
     auto_close_days: Mapped[int | None]
     # Per-site overrides of the rate limits ({"submit": "5/minute;30/hour", ...}); see config.
     rate_limits: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
-    # A closed site keeps its published threads readable but takes no new comments or reports.
+    # A closed site keeps its threads readable (and reportable) but takes no new comments.
     closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -18,8 +18,9 @@ from .threads import decode_cursor, encode_cursor
 def report_comment(comment_id: int, data: dict, ip: str | None) -> None:
     """Store a reader's report of a published comment; a repeat by the same reader is kept once."""
     comment = db.session.get(Comment, comment_id) if 1 <= comment_id <= MAX_ID else None
-    # Held, pending and rejected comments answer like missing ones: readers never learn of them.
-    if comment is None or comment.status != CommentStatus.APPROVED:
+    # Held, pending, rejected and shadow comments answer like missing ones: readers never learn
+    # of them.
+    if comment is None or comment.status != CommentStatus.APPROVED or comment.shadow:
         raise NotFoundError("There is no such comment.")
     reporter_key = data["commenter_key"]
     if reporter_key is not None and _already_reported(comment.id, reporter_key):
