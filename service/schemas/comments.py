@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from .fields import EmailAddress, TrimmedString, UTCDateTime
 
 COMMENTER_KEY = validate.Regexp(
-    r"^[A-Za-z0-9_-]{8,64}$", error="Must be 8 to 64 letters, digits, '-' or '_'."
+    r"^[A-Za-z0-9_-]{8,64}\Z", error="Must be 8 to 64 letters, digits, '-' or '_'."
 )
 
 
