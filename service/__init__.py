@@ -14,7 +14,7 @@ class InsecureConfigError(RuntimeError):
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Flask app: settings, extensions, auth, API blueprints, web pages and commands."""
-    from . import auth, cli, console, console_admin, console_auth, cors, demo, widget
+    from . import auth, cli, console, console_admin, console_auth, cors, demo, ratelimit, widget
     from .api import TalkbackApi, admin_bans, admin_sites, health, moderation, public
     from .extensions import db, migrate
 
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     auth.init_app(app)
+    ratelimit.init_app(app)
     api = TalkbackApi(app)
     api.register_blueprint(public.bp)
     moderation.register(api)

@@ -108,7 +108,8 @@ class Config:
     RATE_LIMIT_DELETE = os.environ.get("TALKBACK_RATE_LIMIT_DELETE", "10/minute;60/hour")
     # Console logins per IP address, against password guessing across accounts.
     RATE_LIMIT_LOGIN = os.environ.get("TALKBACK_RATE_LIMIT_LOGIN", "10/minute;100/hour")
-    # Where the limits are counted; the queue's Redis unless set.
+    # Where the limits are counted (redis://, rediss:// or unix:///path); the queue's Redis
+    # (REDIS_URL) unless set.
     RATELIMIT_STORAGE_URI = os.environ.get("TALKBACK_RATELIMIT_STORAGE_URL") or None
 
     # Privacy: IP address and network hashes are erased from comments and reports this many

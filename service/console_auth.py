@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from . import accounts, auth
+from . import accounts, auth, ratelimit
 from .errors import TalkbackError
 
 bp = Blueprint("console_auth", __name__, url_prefix="/console")
@@ -21,7 +21,19 @@ def _home() -> str:
     return url_for("console_auth.account")
 
 
+def _login_throttled(message: str) -> str:
+    """The login page again, saying how long to wait (the body of a 429)."""
+    return render_template(
+        "console/login.html",
+        next=auth.safe_next(request.values.get("next"), ""),
+        username=request.form.get("username", ""),
+        error=message,
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
+# Per IP address across all accounts: accounts.authenticate locks single accounts already.
+@ratelimit.limited_login(_login_throttled)
 def login():
     """Show the login form; on POST check the credentials and start a session."""
     next_path = auth.safe_next(request.values.get("next"), "")

@@ -47,6 +47,13 @@ DEFAULT_PASSWORD = "correct horse battery"
 # production hasher's settings separately.
 accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
+RATE_LIMIT_SETTINGS = (
+    "RATE_LIMIT_SUBMIT",
+    "RATE_LIMIT_REPORT",
+    "RATE_LIMIT_DELETE",
+    "RATE_LIMIT_LOGIN",
+)
+
 # Keys the tests may remove between tests; nothing else in a shared Redis is touched.
 REDIS_TEST_PATTERNS = ("rq:*", "talkback:*")
 
@@ -118,6 +125,8 @@ def app_factory(database, redis_url, built_apps):
             "SQLALCHEMY_DATABASE_URI": database,
             "REDIS_URL": redis_url,
             "SERVER_NAME": "talkback.test",
+            # High enough never to throttle the suite; tests of the limits set their own.
+            **dict.fromkeys(RATE_LIMIT_SETTINGS, "1000/minute"),
             **overrides,
         }
         built = create_app(config)

@@ -1,16 +1,22 @@
-"""The outbox sweeper: re-enqueue comments whose moderation job was lost."""
+"""The outbox sweeper: re-enqueue comments whose moderation job was lost; now and then, purge
+IP hashes past their retention period."""
 
 import logging
 import time
 
 from flask import current_app
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.comments import stale_pending_ids
 from service.extensions import db
+from service.privacy import purge_ip_hashes
 from service.queues import enqueue_moderation, moderation_job_is_alive
 
 log = logging.getLogger(__name__)
+
+# The retention purge runs at most this often: hashes expire by the day, so hourly is plenty.
+PURGE_INTERVAL_SECONDS = 3600
 
 
 def sweep_once() -> int:
@@ -31,10 +37,33 @@ def sweep_once() -> int:
     return requeued
 
 
+def purge_if_due(last_run: float | None, now: float | None = None) -> float | None:
+    """Purge expired IP hashes unless that was done less than an hour ago; return when the
+    purge last ran (time.monotonic())."""
+    now = time.monotonic() if now is None else now
+    if last_run is not None and now - last_run < PURGE_INTERVAL_SECONDS:
+        return last_run
+    try:
+        counts = purge_ip_hashes(actor="sweeper")
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning("sweeper: purging IP hashes failed, will retry: %s", error)
+        return last_run
+    if any(counts.values()):
+        log.info(
+            "sweeper: purged expired IP hashes from %d comment(s) and %d report(s)",
+            counts["comments"],
+            counts["reports"],
+        )
+    return now
+
+
 def run_sweeper(interval: float, should_stop=lambda: False) -> None:
     """Sweep every `interval` seconds until `should_stop()` is true."""
+    last_purge = None
     while not should_stop():
         sweep_once()
+        last_purge = purge_if_due(last_purge)
         # End the read transaction so the next sweep sees new commits (and holds no locks).
         db.session.remove()
         time.sleep(interval)

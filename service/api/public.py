@@ -3,7 +3,7 @@
 from flask import current_app, request
 from flask.views import MethodView
 
-from .. import comments, reports, threads
+from .. import comments, ratelimit, reports, threads
 from ..schemas.comments import (
     CommentSubmitSchema,
     CountsQuerySchema,
@@ -22,6 +22,15 @@ bp = Blueprint(
     "public", __name__, url_prefix="/api/v1", description="Reading and writing comments."
 )
 
+RATE_LIMITED = "Too many attempts from this address or commenter key on this site."
+RATE_LIMITED_DELETE = "Too many deletes from this address on this site."
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    }
+}
+
 
 @bp.route("/sites/<string:site>/articles/<string:article>/comments")
 class ArticleComments(MethodView):
@@ -37,10 +46,13 @@ class ArticleComments(MethodView):
         max_age = current_app.config["THREAD_MAX_AGE_SECONDS"]
         return page, {"Cache-Control": f"public, max-age={max_age}"}
 
+    # Outermost: every attempt counts, before the body is even parsed.
+    @ratelimit.limited("submit")
     @bp.arguments(CommentSubmitSchema)
     @bp.response(202, SubmittedSchema)
     @bp.alt_response(404, schema=ErrorSchema, description="Unknown site or parent comment.")
     @bp.alt_response(409, schema=ErrorSchema, description="The article is closed.")
+    @bp.alt_response(429, schema=ErrorSchema, description=RATE_LIMITED, headers=RETRY_AFTER)
     def post(self, data, site, article):
         """Submit a comment or a reply; it is published once moderation approves it."""
         client = comments.Client(
@@ -63,10 +75,12 @@ class OwnComment(MethodView):
         """Show the author their comment in any status, with the moderation reasons."""
         return comments.get_own_comment(comment_id, token)
 
+    @ratelimit.limited("delete", by_commenter_key=False)
     @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
     @bp.response(204)
     @bp.alt_response(403, schema=ErrorSchema, description="Missing or wrong delete token.")
     @bp.alt_response(404, schema=ErrorSchema, description="No such comment.")
+    @bp.alt_response(429, schema=ErrorSchema, description=RATE_LIMITED_DELETE, headers=RETRY_AFTER)
     def delete(self, comment_id, token):
         """Delete the comment; a tombstone stays while it has published replies."""
         comments.delete_own_comment(comment_id, token)
@@ -76,9 +90,11 @@ class OwnComment(MethodView):
 class CommentReports(MethodView):
     """Readers' reports of a published comment."""
 
+    @ratelimit.limited("report")
     @bp.arguments(ReportSubmitSchema)
     @bp.response(202, ReportReceivedSchema)
     @bp.alt_response(404, schema=ErrorSchema, description="No such published comment.")
+    @bp.alt_response(429, schema=ErrorSchema, description=RATE_LIMITED, headers=RETRY_AFTER)
     def post(self, data, comment_id):
         """Report a published comment to moderators; a repeat by the same reader counts once."""
         reports.report_comment(comment_id, data, request.remote_addr)

@@ -1,0 +1,265 @@
+"""Rate limits on submit, report, delete and the console login (Flask-Limiter, counted in Redis).
+
+Each public action is limited per site, separately per IP address (keyed hash, never the address)
+and per commenter key; the limit strings come from the site's own settings or the config
+defaults. Counting happens in Redis, so every API process shares one budget. Every attempt
+counts, a refused or invalid one too: the limiter runs before the request body is validated.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, has_app_context, request
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
+from limits import parse_many
+from limits.errors import StorageError
+from sqlalchemy import select
+
+from .api import error_response
+from .extensions import db
+from .hashing import hash_ip
+from .models import MAX_ID, Comment, Site
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("submit", "report", "delete")
+# The HTTP method of each limited action: its view shares an endpoint with unlimited reads.
+ACTION_METHODS = {"submit": "POST", "report": "POST", "delete": "DELETE"}
+# Redis keys start with this, next to the queue's; tests clear "talkback:*" between tests.
+KEY_PREFIX = "talkback:ratelimit"
+MESSAGES = {
+    "submit": "You're posting too fast. Please wait {seconds} seconds and try again.",
+    "report": "You're sending reports too fast. Please wait {seconds} seconds and try again.",
+    "delete": "You're deleting comments too fast. Please wait {seconds} seconds and try again.",
+    "login": "Too many login attempts from your network. "
+    "Please wait {seconds} seconds and try again.",
+    "other": "Too many requests. Please wait {seconds} seconds and try again.",
+}
+EXTENSION = "talkback_ratelimit"
+SITE_CACHE = "talkback.ratelimit_site"
+NO_SITE = "none"
+# What the submit schema accepts as a commenter key; anything else gets no key budget (and a 422).
+COMMENTER_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+class _PerAppLimiter(Limiter):
+    """A Limiter whose limits are declared once, at import, but that counts in each app's own
+    storage (tests build many apps; a process in production builds one)."""
+
+    def init_app(self, app: Flask) -> None:
+        """Set the limiter up for an app and keep the app's strategy (and storage) with it."""
+        super().init_app(app)
+        app.extensions[EXTENSION] = self._limiter
+
+    @property
+    def limiter(self):
+        """The rate-limiting strategy of the current app, bound to that app's storage."""
+        if has_app_context() and EXTENSION in current_app.extensions:
+            return current_app.extensions[EXTENSION]
+        return super().limiter
+
+    @property
+    def storage(self):
+        """The current app's storage."""
+        return self.limiter.storage
+
+    def _check_request_limit(self, callable_name=None, in_middleware=True) -> None:
+        try:
+            super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+        except StorageError as error:
+            # Better to let a few extra comments through than to turn readers away with 500s.
+            log.warning(
+                "rate limits not enforced: their Redis is unreachable (%s); request allowed",
+                error.storage_error,
+            )
+
+
+def _client_ip_hash() -> str:
+    return hash_ip(request.remote_addr or "unknown")
+
+
+limiter = _PerAppLimiter(
+    key_func=_client_ip_hash,
+    strategy="fixed-window",
+    # Errors are caught (and logged as warnings) by _check_request_limit, not swallowed silently.
+    swallow_errors=False,
+    headers_enabled=False,
+)
+
+
+def storage_uri(config) -> str:
+    """Return where limits are counted: RATELIMIT_STORAGE_URI, else the queue's Redis."""
+    uri = config.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"]
+    # redis-py spells a socket unix:///path; the limits library wants redis+unix:///path.
+    if uri.startswith("unix://"):
+        uri = "redis+" + uri
+    return uri
+
+
+def init_app(app: Flask) -> None:
+    """Count the app's rate limits in its Redis and answer breaches with 429."""
+    for name in [f"RATE_LIMIT_{action.upper()}" for action in (*ACTIONS, "login")]:
+        if not is_valid_limit(app.config[name]):
+            raise ValueError(
+                f"{name} = {app.config[name]!r} is not a rate limit such as '5/minute;30/hour'."
+            )
+    # Flask-Limiter's own settings: where to count, and how.
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config)
+    timeout = app.config["REDIS_SOCKET_TIMEOUT"]
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+        "key_prefix": KEY_PREFIX,
+        # Storage failures arrive as one exception type, caught in _check_request_limit.
+        "wrap_exceptions": True,
+        # A Redis that hangs must not hang submissions: give up quickly and allow the request.
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+    }
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+
+
+def is_valid_limit(value: str) -> bool:
+    """Tell whether a string is a Flask-Limiter limit such as "5/minute;30/hour"."""
+    try:
+        return bool(parse_many(value))
+    except (ValueError, TypeError):
+        return False
+
+
+def _rate_limited(error: RateLimitExceeded) -> Response:
+    """Answer with the response built when the limit was breached."""
+    if error.response is not None:
+        return error.response
+    return _json_response("other", 60)
+
+
+def retry_after_seconds(breached: RequestLimit) -> int:
+    """Return in how many whole seconds the breached limit's window lets requests through."""
+    # window[0] is when the window ends (RequestLimit.reset_at adds a second to it).
+    return max(1, math.ceil(breached.window[0] - time.time()))
+
+
+def _json_response(action: str, seconds: int) -> Response:
+    return error_response(
+        429,
+        "rate_limited",
+        MESSAGES[action].format(seconds=seconds),
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+# --- The public API's limits ---------------------------------------------------------------
+
+
+def _site_of_request() -> tuple[int | None, dict]:
+    """Return the id and rate_limits of the site the request is about (cached per request)."""
+    # In the WSGI environ, not in g: g outlives a request when an app context is already pushed.
+    if SITE_CACHE not in request.environ:
+        args = request.view_args or {}
+        row = None
+        # The same guards as comments.find_site: PostgreSQL refuses NUL characters outright.
+        if "site" in args and len(args["site"]) <= 64 and args["site"].isprintable():
+            row = db.session.execute(
+                select(Site.id, Site.rate_limits).where(Site.key == args["site"])
+            ).first()
+        elif "comment_id" in args and 1 <= args["comment_id"] <= MAX_ID:
+            row = db.session.execute(
+                select(Site.id, Site.rate_limits)
+                .join(Comment, Comment.site_id == Site.id)
+                .where(Comment.id == args["comment_id"])
+            ).first()
+        request.environ[SITE_CACHE] = (row.id, row.rate_limits or {}) if row else (None, {})
+    return request.environ[SITE_CACHE]
+
+
+def limit_for(action: str) -> str:
+    """Return the limit string of an action on the request's site: its own, else the default."""
+    default = current_app.config[f"RATE_LIMIT_{action.upper()}"]
+    # Flask-Limiter also asks while other methods of the same endpoint (reading a thread) run;
+    # answer those without a database query.
+    if request.method != ACTION_METHODS[action]:
+        return default
+    _, overrides = _site_of_request()
+    value = overrides.get(action)
+    if value and is_valid_limit(value):
+        return value
+    if value:
+        log.warning("site rate limit %r for %s is not valid; using %r", value, action, default)
+    return default
+
+
+def _site_part() -> str:
+    site_id, _ = _site_of_request()
+    # Unknown sites and comments answer 404, but the attempts still count (in one bucket).
+    return f"site:{site_id if site_id is not None else NO_SITE}"
+
+
+def _ip_key() -> str:
+    return f"{_site_part()}:ip:{_client_ip_hash()}"
+
+
+def _commenter_key() -> str | None:
+    """The commenter key the body carries, if it is one (the schema rejects anything else)."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested too deeply to parse; the view answers 400
+        return None
+    key = body.get("commenter_key") if isinstance(body, dict) else None
+    return key if isinstance(key, str) and COMMENTER_KEY.fullmatch(key) else None
+
+
+def _key_key() -> str:
+    return f"{_site_part()}:key:{_commenter_key()}"
+
+
+def _json_breach(action: str) -> Callable[[RequestLimit], Response]:
+    def respond(breached: RequestLimit) -> Response:
+        return _json_response(action, retry_after_seconds(breached))
+
+    return respond
+
+
+def limited(action: str, *, by_commenter_key: bool = True):
+    """Decorate a public API view: limit it per site and IP hash, and per commenter key."""
+    by_ip = limiter.limit(
+        lambda: limit_for(action),
+        key_func=_ip_key,
+        on_breach=_json_breach(action),
+    )
+    if not by_commenter_key:
+        return by_ip
+    by_key = limiter.limit(
+        lambda: limit_for(action),
+        key_func=_key_key,
+        exempt_when=lambda: _commenter_key() is None,
+        on_breach=_json_breach(action),
+    )
+
+    def decorate(view):
+        return by_ip(by_key(view))
+
+    return decorate
+
+
+# --- The console login ---------------------------------------------------------------------
+
+
+def limited_login(page: Callable[[str], str]):
+    """Decorate the login view: limit its POSTs per IP hash; `page(message)` renders the 429."""
+
+    def respond(breached: RequestLimit) -> Response:
+        seconds = retry_after_seconds(breached)
+        body = page(MESSAGES["login"].format(seconds=seconds))
+        return Response(body, status=429, headers={"Retry-After": str(seconds)})
+
+    return limiter.limit(
+        lambda: current_app.config["RATE_LIMIT_LOGIN"],
+        key_func=lambda: f"login:ip:{_client_ip_hash()}",
+        methods=["POST"],
+        on_breach=respond,
+    )
