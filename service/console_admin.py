@@ -1,5 +1,491 @@
-"""Operator pages of the console: sites, bans and the operators' log."""
+"""Operator pages of the console: sites, bans and the operators' log.
 
-from flask import Blueprint
+Server-rendered forms, each with its CSRF token, that call the service layer (service.sites,
+service.bans, service.operator_log). A refused change renders the form again with what was typed
+and each error next to its field: the service names fields as the forms do ("allowed_origins",
+"policy.toxicity_hold"). Sites and the log are for operators; bans for moderators too, limited
+to their sites.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from . import auth, bans, operator_log, sites
+from .errors import TalkbackError
+from .extensions import db
+from .models import Ban, BanKind, BanTarget, OperatorAction, Site, User, UserRole
+from .moderation import moderator_actor
 
 bp = Blueprint("console_admin", __name__, url_prefix="/console")
+bp.after_request(auth.console_security_headers)
+
+LANGUAGES = {"en": "English", "he": "Hebrew (עברית)"}
+POLICY_MODES = {
+    "post": "Post-moderation: scores decide, moderators review",
+    "pre": "Pre-moderation: every comment waits for a moderator",
+}
+RATE_LIMITS = {"submit": "Posting comments", "report": "Reporting", "delete": "Deleting"}
+THRESHOLDS = {
+    "toxicity_hold": "Toxicity: hold at",
+    "toxicity_reject": "Toxicity: reject at",
+    "spam_hold": "Spam: hold at",
+    "spam_reject": "Spam: reject at",
+}
+WORD_LISTS = {
+    "banned_words": "Banned words (rejected)",
+    "suspect_words": "Suspect words (held for a moderator)",
+    "allowed_domains": "Allowed link domains (links there never count as spam)",
+    "denied_domains": "Denied link domains (comments linking there are rejected)",
+}
+# The edit form's fields by the names the service gives errors under, for the error summary.
+SITE_LABELS = {
+    "name": "Name",
+    "language": "Widget language",
+    "allowed_origins": "Allowed origins",
+    "min_comment_length": "Shortest comment",
+    "max_comment_length": "Longest comment",
+    "auto_close_days": "Close articles after",
+    "policy.mode": "Mode",
+    **{f"policy.{name}": label for name, label in THRESHOLDS.items()},
+    "policy.new_commenter_holds": "Hold a new commenter's first comments",
+    "policy.velocity_limit": "Velocity limit",
+    "policy.hold_links": "Hold comments with links",
+    **{f"policy.{name}": label.split(" (")[0] for name, label in WORD_LISTS.items()},
+    **{f"rate_limits.{name}": f"Rate limit: {label}" for name, label in RATE_LIMITS.items()},
+    "moderators": "Moderators",
+}
+TARGETS = {
+    BanTarget.COMMENTER_KEY.value: "Commenter key",
+    BanTarget.EMAIL.value: "Email address",
+    BanTarget.IP.value: "IP address",
+    BanTarget.NETWORK.value: "IP network (/24 or /48)",
+    BanTarget.EMAIL_DOMAIN.value: "Email domain",
+}
+KINDS = {
+    BanKind.HARD.value: "Hard: refuse their comments, with a message",
+    BanKind.SHADOW.value: "Shadow: accept their comments, show them to nobody else",
+}
+# The log's filter: prefixes of the action names (service.operator_log).
+ACTION_KINDS = {"site.": "Sites", "ban.": "Bans", "privacy.": "Privacy"}
+ALL_SITES = "*"
+LOG_LIMIT = 200
+FIX_FIELDS = "Nothing was saved. Please correct the fields marked below."
+
+
+def _actor() -> str:
+    return moderator_actor(auth.current_user().username)
+
+
+def _error_map(fields: dict) -> dict[str, list[str]]:
+    """Flatten a service error's fields ({"policy": {"x": [..]}} → "policy.x") and drop list
+    indexes ("allowed_origins.2" → "allowed_origins"), so each names one input of the form."""
+    flat: dict[str, list[str]] = {}
+
+    def add(name: str, messages) -> None:
+        if isinstance(messages, dict):
+            for key, value in messages.items():
+                add(f"{name}.{key}" if name else str(key), value)
+            return
+        parts = [part for part in name.replace("[", ".").replace("]", "").split(".") if part]
+        # "_schema" is marshmallow's name for errors about the whole form.
+        name = ".".join(part for part in parts if not part.isdigit() and part != "_schema")
+        items = messages if isinstance(messages, list | tuple) else [messages]
+        flat.setdefault(name, []).extend(str(item) for item in items)
+
+    add("", fields or {})
+    return flat
+
+
+def _lines(name: str) -> list[str]:
+    """Return a textarea's non-empty lines, trimmed."""
+    return [line.strip() for line in request.form.get(name, "").splitlines() if line.strip()]
+
+
+class _Numbers:
+    """Read number inputs of a form, collecting a readable error for each that isn't one."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def read(self, name: str, kind: type, *, optional: bool = False):
+        raw = request.form.get(name, "").strip()
+        if raw == "":
+            if not optional:
+                self.errors[name] = ["Enter a number."]
+            return None
+        try:
+            return kind(raw)
+        except ValueError:
+            whole = "Enter a whole number." if kind is int else "Enter a number, such as 0.6."
+            self.errors[name] = [whole]
+            return None
+
+
+# --- Sites ------------------------------------------------------------------------------------
+
+
+def _site_form_data(shown: dict) -> tuple[dict, dict[str, list[str]]]:
+    """Return the edit form as the service's settings, and the errors of unreadable numbers.
+
+    Policy settings go only where they differ from the policy the form showed (`shown`, the
+    effective one): a setting still at the configured default stays unset, and so keeps
+    following that default if it changes.
+    """
+    numbers = _Numbers()
+    posted = {
+        "mode": request.form.get("policy.mode", ""),
+        **{name: numbers.read(f"policy.{name}", float) for name in THRESHOLDS},
+        "new_commenter_holds": numbers.read("policy.new_commenter_holds", int),
+        "hold_links": request.form.get("policy.hold_links") == "on",
+        "velocity_limit": numbers.read("policy.velocity_limit", int),
+        **{name: _lines(f"policy.{name}") for name in WORD_LISTS},
+    }
+    data = {
+        "name": request.form.get("name", "").strip(),
+        "language": request.form.get("language", ""),
+        "allowed_origins": _lines("allowed_origins"),
+        "min_comment_length": numbers.read("min_comment_length", int),
+        "max_comment_length": numbers.read("max_comment_length", int),
+        "auto_close_days": numbers.read("auto_close_days", int, optional=True),
+        # An empty limit (None) removes the site's own: it takes the configured default again.
+        "rate_limits": {
+            name: request.form.get(f"rate_limits.{name}", "").strip() or None
+            for name in RATE_LIMITS
+        },
+        "policy": {name: value for name, value in posted.items() if value != shown.get(name)},
+    }
+    return data, numbers.errors
+
+
+def _site_form_values(site: Site) -> dict:
+    """Return a site's settings as the edit form's input values (the effective policy)."""
+    settings = sites.site_dict(site)
+    policy = settings["effective_policy"]
+    values = {
+        "name": site.name,
+        "language": site.language,
+        "allowed_origins": "\n".join(settings["allowed_origins"]),
+        "min_comment_length": site.min_comment_length,
+        "max_comment_length": site.max_comment_length,
+        "auto_close_days": "" if site.auto_close_days is None else site.auto_close_days,
+        "moderators": settings["moderators"],
+    }
+    for name, value in policy.items():
+        is_list = isinstance(value, list | tuple)
+        values[f"policy.{name}"] = "\n".join(value) if is_list else value
+    for name in RATE_LIMITS:
+        values[f"rate_limits.{name}"] = settings["rate_limits"].get(name, "")
+    return values
+
+
+def _posted_site_values() -> dict:
+    """Return what the operator typed, to show it again beside the errors."""
+    values = {name: request.form.get(name, "") for name in request.form if name != "csrf_token"}
+    values["policy.hold_links"] = request.form.get("policy.hold_links") == "on"
+    values["moderators"] = request.form.getlist("moderators")
+    return values
+
+
+def _moderator_accounts() -> list[User]:
+    """Return the accounts that can be assigned to sites: active moderators, by name."""
+    return list(
+        db.session.scalars(
+            db.select(User).where(User.role == UserRole.MODERATOR).order_by(User.username)
+        )
+    )
+
+
+def _find_site(key: str) -> Site:
+    site = db.session.scalar(db.select(Site).where(Site.key == key))
+    if site is None:
+        abort(404)
+    return site
+
+
+def _rate_defaults() -> dict[str, str]:
+    from flask import current_app
+
+    return {name: current_app.config[f"RATE_LIMIT_{name.upper()}"] for name in RATE_LIMITS}
+
+
+def _sites_page(status: int = 200, *, new: dict | None = None, errors: dict | None = None):
+    listed = sites.list_sites(include_closed=True)
+    page = render_template(
+        "console/sites.html",
+        sites=listed,
+        moderators=sites.moderator_names(site.id for site in listed),
+        new=new or {},
+        errors=errors or {},
+    )
+    return page, status
+
+
+@bp.get("/sites")
+@auth.operator_required
+def site_list():
+    """List every site, with a form to create one."""
+    return _sites_page()
+
+
+@bp.post("/sites")
+@auth.operator_required
+def site_create():
+    """Create a site from the short form; its other settings are edited on its own page."""
+    new = {
+        "key": request.form.get("key", "").strip(),
+        "name": request.form.get("name", "").strip(),
+        "allowed_origins": request.form.get("allowed_origins", ""),
+    }
+    data = {"key": new["key"], "allowed_origins": _lines("allowed_origins")}
+    if new["name"]:  # left empty, the site is named by its key
+        data["name"] = new["name"]
+    try:
+        site = sites.create_site(data, actor=_actor())
+    except TalkbackError as error:
+        db.session.rollback()
+        return _sites_page(422, new=new, errors=_site_errors(error))
+    flash(f"Site “{site.name}” ({site.key}) created. Set its moderation policy below.", "notice")
+    return redirect(url_for("console_admin.site_edit", key=site.key))
+
+
+def _site_errors(error: TalkbackError) -> dict[str, list[str]]:
+    errors = _error_map(error.fields)
+    if not errors:
+        errors[""] = [error.message]
+    return errors
+
+
+def _edit_page(site: Site, values: dict, errors: dict | None = None, status: int = 200):
+    page = render_template(
+        "console/site_edit.html",
+        site=site,
+        values=values,
+        errors=errors or {},
+        accounts=_moderator_accounts(),
+        languages=LANGUAGES,
+        modes=POLICY_MODES,
+        rate_limits=RATE_LIMITS,
+        rate_defaults=_rate_defaults(),
+        thresholds=THRESHOLDS,
+        word_lists=WORD_LISTS,
+        fix_fields=FIX_FIELDS,
+        labels=SITE_LABELS,
+    )
+    return page, status
+
+
+@bp.get("/sites/<key>")
+@auth.operator_required
+def site_edit(key: str):
+    """Show every setting of a site in one form."""
+    site = _find_site(key)
+    return _edit_page(site, _site_form_values(site))
+
+
+@bp.post("/sites/<key>")
+@auth.operator_required
+def site_update(key: str):
+    """Save the site's settings and its moderators; on errors show the form again."""
+    site = _find_site(key)
+    data, errors = _site_form_data(sites.site_dict(site)["effective_policy"])
+    if errors:
+        return _edit_page(site, _posted_site_values(), errors, 422)
+    try:
+        sites.update_site(key, data, actor=_actor())
+        # set_moderators logs and commits only when the list changed.
+        sites.set_moderators(key, request.form.getlist("moderators"), actor=_actor())
+    except TalkbackError as error:
+        db.session.rollback()
+        return _edit_page(_find_site(key), _posted_site_values(), _site_errors(error), 422)
+    flash("Settings saved.", "notice")
+    return redirect(url_for("console_admin.site_edit", key=key))
+
+
+@bp.post("/sites/<key>/close")
+@auth.operator_required
+def site_close(key: str):
+    """Close a site: its threads stay readable, it takes no new comments or reports."""
+    _find_site(key)
+    try:
+        sites.close_site(key, actor=_actor())
+    except TalkbackError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash("The site is closed: its threads stay readable, new comments are refused.", "notice")
+    return redirect(url_for("console_admin.site_edit", key=key))
+
+
+@bp.post("/sites/<key>/reopen")
+@auth.operator_required
+def site_reopen(key: str):
+    """Reopen a closed site."""
+    _find_site(key)
+    try:
+        sites.reopen_site(key, actor=_actor())
+    except TalkbackError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash("The site is open again.", "notice")
+    return redirect(url_for("console_admin.site_edit", key=key))
+
+
+# --- Bans -------------------------------------------------------------------------------------
+
+
+def _user_sites(user: User) -> list[Site]:
+    query = db.select(Site).order_by(Site.key)
+    site_ids = user.site_ids()
+    if site_ids is not None:
+        query = query.where(Site.id.in_(site_ids or [-1]))
+    return list(db.session.scalars(query))
+
+
+def _can_lift(user: User, ban: Ban) -> bool:
+    site_ids = user.site_ids()
+    return site_ids is None or (ban.site_id is not None and ban.site_id in site_ids)
+
+
+def _bans_page(status: int = 200, *, form: dict | None = None, errors: dict | None = None):
+    user = auth.current_user()
+    user_sites = _user_sites(user)
+    site = request.args.get("site") or None
+    if site not in {item.key for item in user_sites}:
+        site = None
+    show_all = request.args.get("show") == "all"
+    listed = bans.list_bans(
+        site_ids=user.site_ids(), site_key=site, active=None if show_all else True
+    )
+    page = render_template(
+        "console/bans.html",
+        user=user,
+        sites=user_sites,
+        site=site,
+        show_all=show_all,
+        bans=listed,
+        state=bans.ban_state,
+        can_lift=lambda ban: _can_lift(user, ban),
+        targets=TARGETS,
+        kinds=KINDS,
+        all_sites=ALL_SITES,
+        form=form or {"kind": BanKind.HARD.value, "target": BanTarget.COMMENTER_KEY.value},
+        errors=errors or {},
+        fix_fields=FIX_FIELDS,
+        today=date.today().isoformat(),
+    )
+    return page, status
+
+
+@bp.get("/bans")
+@auth.login_required
+def ban_list():
+    """List the bans on the user's sites (active ones unless asked), with a form to add one."""
+    return _bans_page()
+
+
+@bp.post("/bans")
+@auth.login_required
+def ban_add():
+    """Add a ban from the form; on errors show the form again with what was typed."""
+    user = auth.current_user()
+    form = {name: request.form.get(name, "").strip() for name in request.form}
+    form.pop("csrf_token", None)
+    form["reject_existing"] = request.form.get("reject_existing") == "on"
+    scope = form.get("scope", "")
+    errors: dict[str, list[str]] = {}
+    until = None
+    if form.get("until"):
+        try:
+            until = bans.parse_until(form["until"])  # banned through that day, as in the API
+        except ValueError:
+            errors["until"] = ["Enter a date, or leave it empty for a permanent ban."]
+    if not scope:
+        errors["scope"] = ["Choose a site, or all sites."]
+    if scope == ALL_SITES and not user.is_operator:
+        errors["scope"] = ["Only operators can ban from all sites."]
+    if errors:
+        return _bans_page(422, form=form, errors=errors)
+    try:
+        ban = bans.add_ban(
+            actor=_actor(),
+            site_ids=user.site_ids(),
+            site_key=None if scope == ALL_SITES else scope,
+            target=form.get("target", ""),
+            value=form.get("value", ""),
+            kind=form.get("kind", ""),
+            until=until,
+            reason=form.get("reason", ""),
+            public_reason=form.get("public_reason") or None,
+            reject_existing=form["reject_existing"],
+        )
+    except TalkbackError as error:
+        db.session.rollback()
+        errors = _error_map(error.fields)
+        for name in ("site", "all"):  # the form's one field for both is "scope"
+            if name in errors:
+                errors.setdefault("scope", []).extend(errors.pop(name))
+        if not errors:
+            errors[""] = [error.message]
+        return _bans_page(422, form=form, errors=errors)
+    message = f"Ban #{ban.id} added: {ban.target_label}."
+    if form["reject_existing"]:
+        message += f" {ban.rejected_count} existing comment(s) rejected."
+    flash(message, "notice")
+    return redirect(url_for("console_admin.ban_list"))
+
+
+@bp.post("/bans/<int:ban_id>/lift")
+@auth.login_required
+def ban_lift(ban_id: int):
+    """Lift a ban now; the list says so."""
+    user = auth.current_user()
+    try:
+        ban = bans.lift_ban(ban_id, actor=_actor(), site_ids=user.site_ids())
+    except TalkbackError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"Ban #{ban.id} on {ban.target_label} lifted.", "notice")
+    return redirect(url_for("console_admin.ban_list", **_keep_filters()))
+
+
+def _keep_filters() -> dict:
+    """Return the bans list's filters the lift form carried, to land on the same view."""
+    keep = {}
+    if request.form.get("site"):
+        keep["site"] = request.form["site"]
+    if request.form.get("show") == "all":
+        keep["show"] = "all"
+    return keep
+
+
+# --- The operators' log -----------------------------------------------------------------------
+
+
+@bp.get("/log")
+@auth.operator_required
+def action_log():
+    """List the operators' log, newest first, by kind of action and by actor."""
+    kind = request.args.get("action") or ""
+    actor = (request.args.get("actor") or "").strip()
+    entries = operator_log.list_actions(
+        action_prefix=kind or None, actor=actor or None, limit=LOG_LIMIT
+    )
+    actors = list(
+        db.session.scalars(
+            db.select(OperatorAction.actor).distinct().order_by(OperatorAction.actor)
+        )
+    )
+    return render_template(
+        "console/actions.html",
+        entries=entries,
+        kinds=ACTION_KINDS,
+        kind=kind,
+        actor=actor,
+        actors=actors,
+        limit=LOG_LIMIT,
+    )

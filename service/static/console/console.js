@@ -8,6 +8,10 @@
 // - every value from the API goes in with textContent, except the sanitizer's body_html;
 // - highlights wrap text nodes of that sanitized HTML in <mark>, never string-replace markup;
 // - calls are same-origin fetches with the session cookie and the CSRF token header.
+//
+// Each card's Ban button opens one shared <dialog> that posts to POST /api/v1/admin/bans with
+// the comment's id: the server bans by what the comment carries, so no email or address ever
+// reaches this page. The card's ban_targets says which targets the comment has.
 
 const POLL_MS = 3000;
 const REFRESH_EVERY_POLLS = 10; // reports make no audit events: refresh the list now and then
@@ -22,6 +26,13 @@ const ACTION_LABELS = {
   rejected: { approve: "Approve", reject: null },
 };
 const DONE_WORDS = { approve: "Approved", reject: "Rejected" };
+const TARGET_WORDS = {
+  commenter_key: "the commenter",
+  email: "their email address",
+  ip: "their IP address",
+  network: "their network",
+  email_domain: "their email domain",
+};
 
 // ---------------------------------------------------------------- small helpers
 
@@ -105,8 +116,11 @@ class ModerationConsole {
     this.queue = root.dataset.queue;
     this.site = root.dataset.site || "";
     this.sort = root.dataset.sort || "oldest";
-    this.actor = `moderator:${root.dataset.user}`;
+    this.user = root.dataset.user;
+    this.actor = `moderator:${this.user}`;
     this.api = root.dataset.api;
+    this.adminApi = root.dataset.adminApi || "/api/v1/admin";
+    this.consoleRoot = root.dataset.console || "/console";
     this.csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
     this.labels = ACTION_LABELS[this.queue];
     const find = (selector) => root.querySelector(selector);
@@ -122,6 +136,10 @@ class ModerationConsole {
     this.toastText = find("[data-toast-text]");
     this.toastSeconds = find("[data-toast-seconds]");
     this.help = find("[data-help]");
+    this.banDialog = find("[data-ban-dialog]");
+    this.banForm = find("[data-ban-form]");
+    this.banCard = null; // the card whose author the dialog bans
+    this.banReturn = null;
 
     this.cards = []; // [{data, node}] in display order
     this.currentId = null; // the focused card's comment id
@@ -140,7 +158,26 @@ class ModerationConsole {
       if (node) this.setCurrent(Number(node.dataset.id), { focus: false });
     });
     this.helpReturn = null;
-    this.help.addEventListener("close", () => this.helpReturn?.focus());
+    // Only when nothing else took the focus meanwhile: a late "close" must not pull it back
+    // to the card the help opened from after j/k moved on.
+    this.help.addEventListener("close", () => {
+      const active = document.activeElement;
+      if (!active || active === document.body) this.helpReturn?.focus();
+    });
+    this.banForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submitBan();
+    });
+    this.banDialog.addEventListener("close", () => {
+      this.banCard = null;
+      // The browser puts focus back on the Ban button; if that button is gone (its card left the
+      // queue), on the card that took its place. The close event comes a moment later, so focus
+      // the user has moved since (j, k) is left alone.
+      const active = document.activeElement;
+      if (active && active !== document.body) return;
+      if (this.banReturn?.isConnected) this.banReturn.focus();
+      else if (this.currentId !== null) this.setCurrent(this.currentId);
+    });
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) this.poll();
     });
@@ -150,11 +187,16 @@ class ModerationConsole {
   // ------------------------------------------------------------ API
 
   /** Call the moderation API; resolve {status, data, date}; a lost session goes to the login. */
-  async request(path, { method = "GET", body } = {}) {
+  request(path, options) {
+    return this.call(this.api + path, options);
+  }
+
+  /** Call a same-origin JSON endpoint with the session cookie (and the CSRF token to change). */
+  async call(url, { method = "GET", body } = {}) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET") headers["X-CSRFToken"] = this.csrf;
-    const response = await fetch(this.api + path, {
+    const response = await fetch(url, {
       method,
       headers,
       credentials: "same-origin",
@@ -357,7 +399,10 @@ class ModerationConsole {
       h("li", { class: `status status-${c.status}`, text: c.status }),
       score("Toxicity", c.toxicity),
       score("Spam", c.spam),
-      c.shadow ? h("li", { class: "status", text: "shadow" }) : null,
+      c.shadow
+        ? h("li", { class: "status status-shadow", title: "Sent under a shadow ban: only its author sees it.", text: "Shadow-banned" })
+        : null,
+      c.banned ? h("li", { class: "status status-banned", "data-banned": "", text: "Banned" }) : null,
     );
     node.append(h("header", { class: "card-header" }, checkbox, heading), meta);
 
@@ -433,6 +478,7 @@ class ModerationConsole {
       actions.append(h("button", { type: "button", class: "button button-danger", "data-decide": "reject", text: this.labels.reject }));
       actions.append(h("button", { type: "button", class: "button button-quiet", "data-decide": "spam", text: "Spam" }));
     }
+    actions.append(h("button", { type: "button", class: "button button-quiet button-ban", "data-ban": c.id, "aria-haspopup": "dialog", text: "Ban" }));
     node.append(actions);
     return node;
   }
@@ -663,11 +709,144 @@ class ModerationConsole {
     this.help.showModal();
   }
 
+  // ------------------------------------------------------------ bans
+
+  banField(name) {
+    return this.banForm.elements.namedItem(name);
+  }
+
+  showBanErrors(errors = {}, message = "") {
+    for (const node of this.banForm.querySelectorAll("[data-ban-error]")) {
+      const text = (errors[node.dataset.banError] || []).join(" ");
+      node.textContent = text;
+      node.hidden = !text;
+    }
+    for (const name of ["until", "reason", "public_reason"]) {
+      const field = this.banField(name);
+      if (errors[name]) field.setAttribute("aria-invalid", "true");
+      else field.removeAttribute("aria-invalid");
+    }
+    const alert = this.banForm.querySelector("[data-ban-alert]");
+    alert.textContent = message;
+    alert.hidden = !message;
+  }
+
+  /** Open the Ban dialog for a card's author, offering only the targets their comment has. */
+  async openBan(card, opener) {
+    if (!card || this.banDialog.open) return;
+    const targets = card.data.ban_targets || [];
+    this.banCard = card;
+    this.banReturn = opener || card.node;
+    this.banForm.reset();
+    this.showBanErrors();
+    this.banDialog.querySelector("[data-ban-author]").textContent = card.data.author_name;
+    this.banDialog.querySelector("[data-ban-site]").textContent = `This site (${card.data.site})`;
+    const available = new Set(targets);
+    let first = null;
+    for (const label of this.banForm.querySelectorAll("[data-ban-target]")) {
+      const input = label.querySelector("input");
+      const offered = available.has(label.dataset.banTarget);
+      label.hidden = !offered;
+      input.disabled = !offered;
+      if (offered && !first) first = input;
+    }
+    this.banForm.querySelector("[data-ban-no-targets]").hidden = Boolean(first);
+    this.banForm.querySelector('button[type="submit"]').disabled = !first;
+    if (first) first.checked = true;
+    this.banDialog.showModal();
+    (first || this.banField("reason")).focus();
+  }
+
+  async submitBan() {
+    const card = this.banCard;
+    if (!card || this.banBusy) return;
+    const form = this.banForm;
+    const target = form.querySelector('input[name="target"]:checked')?.value;
+    const reason = this.banField("reason").value.trim();
+    const errors = {};
+    if (!target) errors.target = ["Choose what to ban by."];
+    if (!reason) errors.reason = ["Say why (moderators and operators see it; the commenter doesn't)."];
+    if (Object.keys(errors).length) {
+      this.showBanErrors(errors);
+      (errors.target ? form.querySelector('input[name="target"]:not(:disabled)') : this.banField("reason"))?.focus();
+      return;
+    }
+    const body = {
+      target,
+      comment_id: card.data.id,
+      kind: form.querySelector('input[name="kind"]:checked')?.value || "hard",
+      reason,
+      reject_existing: this.banField("reject_existing").checked,
+    };
+    if (this.banField("scope").value === "all") body.all = true;
+    else body.site = card.data.site;
+    const until = this.banField("until").value;
+    if (until) body.until = until;
+    const publicReason = this.banField("public_reason").value.trim();
+    if (publicReason) body.public_reason = publicReason;
+
+    this.banBusy = true;
+    let result;
+    try {
+      result = await this.call(`${this.adminApi}/bans`, { method: "POST", body });
+    } catch {
+      result = null;
+    } finally {
+      this.banBusy = false;
+    }
+    if (!result) {
+      this.showBanErrors({}, "The server cannot be reached; nobody was banned. Try again.");
+      return;
+    }
+    if (result.status !== 201) {
+      const fields = { ...(result.data?.error?.fields || {}) };
+      // The dialog's one "Where" field stands for the API's site and all.
+      const scope = [...(fields.site || []), ...(fields.all || [])];
+      if (scope.length) fields.scope = scope;
+      const shown = ["target", "scope", "until", "reason", "public_reason"].some((name) => fields[name]);
+      this.showBanErrors(fields, shown ? "" : ModerationConsole.message(result, "The ban could not be added. Try again."));
+      return;
+    }
+    const ban = result.data;
+    this.banDialog.close();
+    this.markBanned(card);
+    let gone = 0;
+    if (body.reject_existing && ban.rejected_count > 0) gone = await this.dropRejectedByBan(ban);
+    const where = ban.site ? `on ${ban.site}` : "on all sites";
+    let text = `Banned ${TARGET_WORDS[target] || target} of ${card.data.author_name} ${where}.`;
+    if (body.reject_existing) text += ` ${plural(ban.rejected_count, "comment")} rejected.`;
+    if (gone) text += this.leftText();
+    this.announce(text);
+  }
+
+  markBanned(card) {
+    card.data.banned = true;
+    if (card.node.querySelector("[data-banned]")) return;
+    card.node.querySelector(".card-meta").append(h("li", { class: "status status-banned", "data-banned": "", text: "Banned" }));
+  }
+
+  /** Take the comments the ban rejected off this queue, as if decided here; return how many. */
+  async dropRejectedByBan(ban) {
+    // The audit log names the ban in each rejection's reason ("ban #12: ..."); these are our
+    // own newest entries, which the live updates skip as already on screen.
+    const query = new URLSearchParams({ moderator: this.user, limit: String(Math.min(200, ban.rejected_count + 20)) });
+    const result = await this.request(`/audit?${query}`).catch(() => null);
+    if (!result || result.status !== 200) return 0;
+    const prefix = `ban #${ban.id}:`;
+    const ids = new Set(result.data.entries.filter((entry) => (entry.reason || "").startsWith(prefix)).map((entry) => entry.comment_id));
+    const gone = this.cards.filter((card) => ids.has(card.data.id));
+    if (gone.length) {
+      this.removeCards(gone);
+      this.adjustCounts("reject", gone.length);
+    }
+    return gone.length;
+  }
+
   // ------------------------------------------------------------ input
 
   onKey(event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
-    if (this.help.open) return; // the dialog handles its own keys (Esc closes it)
+    if (this.help.open || this.banDialog.open) return; // dialogs handle their own keys (Esc closes)
     const target = event.target;
     if (target.closest?.("input:not([type=checkbox]), select, textarea, [contenteditable]")) return;
     const actions = {
@@ -683,6 +862,7 @@ class ModerationConsole {
         this.updateSelection();
       },
       u: () => this.undoLast(),
+      b: () => this.openBan(this.card(this.currentId)),
       "?": () => this.openHelp(),
     };
     const run = actions[event.key];
@@ -702,6 +882,11 @@ class ModerationConsole {
       this.updateSelection();
       return;
     }
+    const ban = target.closest("[data-ban]");
+    if (ban) {
+      this.openBan(this.card(Number(ban.dataset.ban)), ban);
+      return;
+    }
     const decide = target.closest("[data-decide]");
     if (decide) {
       const card = this.card(Number(decide.closest("li.card").dataset.id));
@@ -717,6 +902,7 @@ class ModerationConsole {
     else if (action === "clear-selection") this.clearSelection();
     else if (action === "undo") this.undoLast();
     else if (action === "more") this.loadMore();
+    else if (action === "ban-cancel") this.banDialog.close();
     else {
       const node = target.closest("li.card");
       if (node && !target.closest("a, button")) this.setCurrent(Number(node.dataset.id));
