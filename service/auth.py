@@ -139,6 +139,13 @@ def _load_user() -> tuple[User | None, str | None]:
     return user, "session"
 
 
+def current_actor() -> str:
+    """Return the signed-in user's name as the audit logs write it ("moderator:<username>")."""
+    from .moderation import moderator_actor
+
+    return moderator_actor(current_user().username)
+
+
 def log_in(user: User) -> None:
     """Start a console session for the user, dropping everything the old session held."""
     # A fresh session (and so a fresh CSRF token): a cookie planted before login is worth nothing.

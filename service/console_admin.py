@@ -17,7 +17,6 @@ from . import auth, bans, operator_log, sites
 from .errors import TalkbackError
 from .extensions import db
 from .models import Ban, BanKind, BanTarget, OperatorAction, Site, User, UserRole
-from .moderation import moderator_actor
 
 bp = Blueprint("console_admin", __name__, url_prefix="/console")
 bp.after_request(auth.console_security_headers)
@@ -73,10 +72,6 @@ ACTION_KINDS = {"site.": "Sites", "ban.": "Bans", "privacy.": "Privacy"}
 ALL_SITES = "*"
 LOG_LIMIT = 200
 FIX_FIELDS = "Nothing was saved. Please correct the fields marked below."
-
-
-def _actor() -> str:
-    return moderator_actor(auth.current_user().username)
 
 
 def _error_map(fields: dict) -> dict[str, list[str]]:
@@ -243,7 +238,7 @@ def site_create():
     if new["name"]:  # left empty, the site is named by its key
         data["name"] = new["name"]
     try:
-        site = sites.create_site(data, actor=_actor())
+        site = sites.create_site(data, actor=auth.current_actor())
     except TalkbackError as error:
         db.session.rollback()
         return _sites_page(422, new=new, errors=_site_errors(error))
@@ -294,9 +289,9 @@ def site_update(key: str):
     if errors:
         return _edit_page(site, _posted_site_values(), errors, 422)
     try:
-        sites.update_site(key, data, actor=_actor())
+        sites.update_site(key, data, actor=auth.current_actor())
         # set_moderators logs and commits only when the list changed.
-        sites.set_moderators(key, request.form.getlist("moderators"), actor=_actor())
+        sites.set_moderators(key, request.form.getlist("moderators"), actor=auth.current_actor())
     except TalkbackError as error:
         db.session.rollback()
         return _edit_page(_find_site(key), _posted_site_values(), _site_errors(error), 422)
@@ -310,7 +305,7 @@ def site_close(key: str):
     """Close a site: its threads stay readable, it takes no new comments or reports."""
     _find_site(key)
     try:
-        sites.close_site(key, actor=_actor())
+        sites.close_site(key, actor=auth.current_actor())
     except TalkbackError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -325,7 +320,7 @@ def site_reopen(key: str):
     """Reopen a closed site."""
     _find_site(key)
     try:
-        sites.reopen_site(key, actor=_actor())
+        sites.reopen_site(key, actor=auth.current_actor())
     except TalkbackError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -411,7 +406,7 @@ def ban_add():
         return _bans_page(422, form=form, errors=errors)
     try:
         ban = bans.add_ban(
-            actor=_actor(),
+            actor=auth.current_actor(),
             site_ids=user.site_ids(),
             site_key=None if scope == ALL_SITES else scope,
             target=form.get("target", ""),
@@ -444,7 +439,7 @@ def ban_lift(ban_id: int):
     """Lift a ban now; the list says so."""
     user = auth.current_user()
     try:
-        ban = bans.lift_ban(ban_id, actor=_actor(), site_ids=user.site_ids())
+        ban = bans.lift_ban(ban_id, actor=auth.current_actor(), site_ids=user.site_ids())
     except TalkbackError as error:
         db.session.rollback()
         flash(error.message, "error")

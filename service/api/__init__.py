@@ -109,3 +109,20 @@ class TalkbackApi(Api):
     def handle_talkback_error(self, error: TalkbackError):
         """Answer an error raised by the service layer."""
         return error_response(error.status, error.code, error.message, error.fields)
+
+
+def documented_errors(blueprint, descriptions: dict[int, str]):
+    """Return a decorator factory, errors(401, 404, ...), that documents a view's error answers."""
+
+    def errors(*statuses: int):
+        def decorate(view):
+            for status in statuses:
+                document = blueprint.alt_response(
+                    status, schema=ErrorSchema, description=descriptions[status]
+                )
+                view = document(view)
+            return view
+
+        return decorate
+
+    return errors

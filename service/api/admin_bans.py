@@ -6,10 +6,9 @@ there too) without being able to change them.
 
 from flask.views import MethodView
 
-from .. import auth, bans, moderation
+from .. import auth, bans
 from ..schemas import bans as schemas
-from ..schemas.errors import ErrorSchema
-from . import Blueprint
+from . import Blueprint, documented_errors
 from .moderation import SECURITY, UNAUTHORIZED
 
 bp = Blueprint(
@@ -28,28 +27,16 @@ def _sites() -> set[int] | None:
     return auth.current_user().site_ids()
 
 
-def _actor() -> str:
-    return moderation.moderator_actor(auth.current_user().username)
-
-
-def _errors(*statuses: int):
-    """Document the usual error answers of a view."""
-    descriptions = {
+_errors = documented_errors(
+    bp,
+    {
         401: UNAUTHORIZED,
         403: "You don't moderate this site, or only operators may do this (all-site bans).",
         404: "Unknown ban, site or comment.",
         409: "The ban was lifted already.",
         422: "Invalid input; `fields` names it.",
-    }
-
-    def decorate(view):
-        for status in statuses:
-            view = bp.alt_response(status, schema=ErrorSchema, description=descriptions[status])(
-                view
-            )
-        return view
-
-    return decorate
+    },
+)
 
 
 @bp.route("/bans")
@@ -80,7 +67,7 @@ class Bans(MethodView):
         site_ids = _sites()
         site_key = bans.resolve_scope(data["site"], data["all"], data["comment_id"], site_ids)
         ban = bans.add_ban(
-            actor=_actor(),
+            actor=auth.current_actor(),
             site_ids=site_ids,
             site_key=site_key,
             target=data["target"],
@@ -116,4 +103,4 @@ class LiftBan(MethodView):
     @_errors(401, 403, 404, 409)
     def post(self, ban_id):
         """Lift a ban now (an expired one too, for the record)."""
-        return bans.ban_dict(bans.lift_ban(ban_id, actor=_actor(), site_ids=_sites()))
+        return bans.ban_dict(bans.lift_ban(ban_id, actor=auth.current_actor(), site_ids=_sites()))

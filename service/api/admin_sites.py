@@ -2,11 +2,10 @@
 
 from flask.views import MethodView
 
-from .. import auth, moderation, operator_log, sites
+from .. import auth, operator_log, sites
 from ..errors import ForbiddenError
 from ..schemas import sites as schemas
-from ..schemas.errors import ErrorSchema
-from . import Blueprint, TalkbackParser
+from . import Blueprint, TalkbackParser, documented_errors
 from .moderation import SECURITY, UNAUTHORIZED
 
 
@@ -47,28 +46,16 @@ def _operators_only() -> None:
         raise ForbiddenError(FORBIDDEN + " Ask an operator if something here needs changing.")
 
 
-def _actor() -> str:
-    return moderation.moderator_actor(auth.current_user().username)
-
-
-def _errors(*statuses: int):
-    """Document the usual error answers of a view."""
-    descriptions = {
+_errors = documented_errors(
+    bp,
+    {
         401: UNAUTHORIZED,
         403: FORBIDDEN,
         404: "There is no site with this key.",
         409: "The key is taken, or the site is already in that state.",
         422: 'Invalid input; `fields` names it (nested settings as "policy.toxicity_hold").',
-    }
-
-    def decorate(view):
-        for status in statuses:
-            view = bp.alt_response(status, schema=ErrorSchema, description=descriptions[status])(
-                view
-            )
-        return view
-
-    return decorate
+    },
+)
 
 
 @bp.route("/sites")
@@ -88,7 +75,7 @@ class Sites(MethodView):
     @_errors(401, 403, 409, 422)
     def post(self, data):
         """Create a site; settings left out take their defaults (no origins: not embeddable)."""
-        return sites.site_dict(sites.create_site(data, actor=_actor()))
+        return sites.site_dict(sites.create_site(data, actor=auth.current_actor()))
 
 
 @bp.route("/sites/<string:key>")
@@ -108,7 +95,7 @@ class SiteItem(MethodView):
     @_errors(401, 403, 404, 422)
     def patch(self, data, key):
         """Change some settings; `policy` and `rate_limits` are merged (null: back to default)."""
-        return sites.site_dict(sites.update_site(key, data, actor=_actor()))
+        return sites.site_dict(sites.update_site(key, data, actor=auth.current_actor()))
 
 
 @bp.route("/sites/<string:key>/close")
@@ -120,7 +107,7 @@ class CloseSite(MethodView):
     @_errors(401, 403, 404, 409)
     def post(self, key):
         """Close a site: no new comments; its threads stay readable."""
-        return sites.site_dict(sites.close_site(key, actor=_actor()))
+        return sites.site_dict(sites.close_site(key, actor=auth.current_actor()))
 
 
 @bp.route("/sites/<string:key>/reopen")
@@ -132,7 +119,7 @@ class ReopenSite(MethodView):
     @_errors(401, 403, 404, 409)
     def post(self, key):
         """Reopen a closed site: it takes comments again."""
-        return sites.site_dict(sites.reopen_site(key, actor=_actor()))
+        return sites.site_dict(sites.reopen_site(key, actor=auth.current_actor()))
 
 
 @bp.route("/sites/<string:key>/moderators")
@@ -145,7 +132,9 @@ class SiteModerators(MethodView):
     @_errors(401, 403, 404, 422)
     def put(self, data, key):
         """Replace the site's moderators (usernames of moderator accounts; [] for none)."""
-        return sites.site_dict(sites.set_moderators(key, data["moderators"], actor=_actor()))
+        return sites.site_dict(
+            sites.set_moderators(key, data["moderators"], actor=auth.current_actor())
+        )
 
 
 @bp.route("/actions")

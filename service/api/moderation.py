@@ -11,7 +11,7 @@ from .. import auth, moderation
 from ..moderation import Period, StaleDecisionError
 from ..schemas import moderation as schemas
 from ..schemas.errors import ErrorSchema
-from . import Blueprint
+from . import Blueprint, documented_errors
 
 SECURITY_SCHEME = "apiToken"
 SECURITY = [{SECURITY_SCHEME: []}]
@@ -47,31 +47,19 @@ def _sites() -> set[int] | None:
     return auth.current_user().site_ids()
 
 
-def _actor() -> str:
-    return moderation.moderator_actor(auth.current_user().username)
-
-
 UNAUTHORIZED = "Missing, revoked or unknown API token, and no console session."
 FORBIDDEN = "You don't moderate this site."
 
 
-def _errors(*statuses: int):
-    """Document the usual error answers of a view."""
-    descriptions = {
+_errors = documented_errors(
+    bp,
+    {
         401: UNAUTHORIZED,
         403: FORBIDDEN,
         404: "Unknown site, article, comment or queue.",
         422: "Invalid input; `fields` names it.",
-    }
-
-    def decorate(view):
-        for status in statuses:
-            view = bp.alt_response(status, schema=ErrorSchema, description=descriptions[status])(
-                view
-            )
-        return view
-
-    return decorate
+    },
+)
 
 
 @bp.route("/queues/<string:queue>")
@@ -103,7 +91,7 @@ class Decision(MethodView):
     @_errors(401, 403, 404, 422)
     def post(self, data, comment_id):
         """Approve or reject a comment, if it is still in the status you saw."""
-        return moderation.decide(comment_id, actor=_actor(), site_ids=_sites(), **data)
+        return moderation.decide(comment_id, actor=auth.current_actor(), site_ids=_sites(), **data)
 
 
 @bp.route("/decisions")
@@ -119,7 +107,7 @@ class BulkDecisions(MethodView):
         results = moderation.decide_many(
             data["action"],
             data["items"],
-            actor=_actor(),
+            actor=auth.current_actor(),
             reason=data["reason"],
             note=data["note"],
             site_ids=_sites(),
@@ -141,7 +129,7 @@ class Undo(MethodView):
     @_errors(401, 403, 404)
     def post(self, comment_id):
         """Undo your own latest decision on a comment within TALKBACK_UNDO_SECONDS."""
-        return moderation.undo(comment_id, actor=_actor(), site_ids=_sites())
+        return moderation.undo(comment_id, actor=auth.current_actor(), site_ids=_sites())
 
 
 @bp.route("/events")
