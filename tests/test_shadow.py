@@ -160,6 +160,16 @@ def test_others_cannot_reply_to_a_shadow_comment_but_its_author_can(
     assert thread(client)["comments"] == []
 
 
+def test_a_shadow_comment_cannot_be_reported(client, shadow_banned, run_worker):
+    shadow = send(client, "Lovely photos of the harbour, thank you.", key=SHADOW_KEY)
+    run_worker()
+    assert status_of(shadow["id"]) == "approved"
+    response = client.post(f"/api/v1/comments/{shadow['id']}/reports", json={"reason": "spam"})
+    # As for a comment that doesn't exist: a report must not reveal that it does.
+    assert response.status_code == 404, response.json
+    assert response.json["error"]["message"] == "There is no such comment."
+
+
 def test_a_tombstone_held_up_only_by_shadow_replies_is_not_shown(client, shadow_banned, run_worker):
     parent = send(client, "The bridge reopens on Monday, finally.", key="reader-key-0001")
     run_worker()
