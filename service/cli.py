@@ -579,32 +579,31 @@ def rescore(site_key: str, since) -> None:
 @click.option("--site", "site_key", help="Only this site's comments.")
 @click.option("--limit", type=click.IntRange(1, 100), default=50, show_default=True)
 def list_reports(site_key: str | None, limit: int) -> None:
-    """Show reported comments, most recently reported first."""
+    """Show the reported queue as the console does: comments with reports still open."""
     from .errors import TalkbackError
-    from .reports import reported_queue
+    from .moderation import list_queue
 
     try:
-        page = reported_queue(site_key, limit, None)
+        page = list_queue("reported", None, site=site_key, limit=limit)
     except TalkbackError as error:
         raise click.ClickException(error.message) from None
     if not page["comments"]:
         click.echo("No reported comments.")
         return
-    click.echo(
-        f"{'id':>7}  {'site':<12} {'status':<9} {'reports':>7}  {'last report (UTC)':<19}  reasons"
-    )
-    for item in page["comments"]:
-        reasons = ", ".join(f"{reason} {n}" for reason, n in item["reasons"].items() if n)
+    click.echo(f"{'id':>7}  {'site':<12} {'status':<9} {'reports':>7}  reasons")
+    for card in page["comments"]:
+        reports = card["reports"]
+        reasons = ", ".join(f"{reason} {n}" for reason, n in reports["reasons"].items() if n)
         click.echo(
-            f"{item['id']:>7}  {item['site'][:12]:<12} {item['status']:<9} "
-            f"{item['report_count']:>7}  {item['last_reported_at']:%Y-%m-%d %H:%M:%S}  {reasons}"
+            f"{card['id']:>7}  {card['site'][:12]:<12} {card['status']:<9} "
+            f"{reports['count']:>7}  {reasons}"
         )
-        excerpt = plain_text(item["body_html"])
-        click.echo(f"{'':>9}{item['author_name']} on {item['article']}: {excerpt[:70]}")
-        for note in item["notes"]:
-            click.echo(f"{'':>9}- {note['reason']}: {note['note'][:100]}")
+        excerpt = plain_text(card["body_html"])
+        click.echo(f"{'':>9}{card['author_name']} on {card['article']['id']}: {excerpt[:70]}")
+        for note in reports["notes"]:
+            click.echo(f"{'':>9}- {note[:100]}")
     if page["next_cursor"]:
-        click.echo(f"(showing the {limit} most recent; use --limit or the API for more)")
+        click.echo(f"(showing {limit}; use --limit, the console or the API for more)")
 
 
 PASSWORD_HELP = "The password (prompted for, or generated and printed, if omitted)."

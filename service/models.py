@@ -121,6 +121,8 @@ class Comment(db.Model):
         Index("ix_comments_status_created", "status", "created_at"),
         # Exact-duplicate lookups: the same text recently on the same site.
         Index("ix_comments_site_text_hash_created", "site_id", "text_hash", "created_at"),
+        # Moderators' queues and their counts: one site's comments in a status, by age.
+        Index("ix_comments_site_status_created", "site_id", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

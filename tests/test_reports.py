@@ -375,20 +375,11 @@ def test_cli_prints_the_reported_queue(app, client, site):
     result = runner.invoke(args=["moderation", "reports", "--site", "demo"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == [
-        "id",
-        "site",
-        "status",
-        "reports",
-        "last",
-        "report",
-        "(UTC)",
-        "reasons",
-    ]
+    assert lines[0].split() == ["id", "site", "status", "reports", "reasons"]
     assert lines[1].split()[:4] == [str(comment_id), "demo", "approved", "2"]
     assert lines[1].endswith("abusive 1, spam 1")
     assert "Dana on a1: A comment people reported." in lines[2]
-    assert "- abusive: Rude to another reader" in lines[3]
+    assert "- Rude to another reader" in lines[3]
     assert runner.invoke(args=["moderation", "reports"]).exit_code == 0
 
 
