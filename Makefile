@@ -43,6 +43,7 @@ screenshots: install
 bench: install
 	.venv/bin/python bench/scoring.py
 	.venv/bin/python bench/worker.py
+	.venv/bin/python bench/submit.py
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache *.egg-info
