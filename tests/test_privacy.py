@@ -332,3 +332,22 @@ def test_purge_command(cli, joe):
     assert comment(joe["first"]).ip_hash is None
     assert cli("privacy", "purge", "--days", "-1").exit_code == 2
     assert "Purged IP hashes older than 30 days from 0" in cli("privacy", "purge").output
+
+
+# --- The secret key --------------------------------------------------------------------------
+
+
+def test_production_refuses_to_start_with_the_default_or_a_short_secret(app_factory, migrated):
+    from service import InsecureConfigError
+    from service.config import DEFAULT_SECRET_KEY
+
+    for secret in (DEFAULT_SECRET_KEY, "short-but-not-default"):
+        with pytest.raises(InsecureConfigError, match="TALKBACK_SECRET_KEY"):
+            app_factory(TALKBACK_ENV="production", SECRET_KEY=secret)
+    # A long random secret starts, and keys the hashes: another secret, another hash.
+    strong = app_factory(TALKBACK_ENV="production", SECRET_KEY="x" * 48)
+    other = app_factory(TALKBACK_ENV="production", SECRET_KEY="y" * 48)
+    with strong.app_context():
+        first = hash_ip("203.0.113.7")
+    with other.app_context():
+        assert hash_ip("203.0.113.7") != first
