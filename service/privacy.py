@@ -267,6 +267,8 @@ def erase(
                 # The fingerprint of the text could confirm a guess of what it said.
                 text_hash=text_fingerprint(""),
                 author_name="",
+                # Reasons can quote the words a filter matched in the text.
+                reasons=[],
                 commenter_key=None,
                 email_hash=None,
                 email_domain_hash=None,

@@ -42,7 +42,10 @@ def post(client, ip: str = IP, **fields) -> dict:
 
 
 def publish(comment_id: int) -> None:
-    db.session.get(Comment, comment_id).status = CommentStatus.APPROVED
+    published = db.session.get(Comment, comment_id)
+    published.status = CommentStatus.APPROVED
+    # As the worker writes them: reasons may quote the text.
+    published.reasons = ["toxicity 0.12 below hold threshold 0.50", "spam: link to “example.org”"]
     db.session.commit()
 
 
@@ -179,6 +182,7 @@ def test_erase_leaves_a_tombstone_that_holds_up_the_replies_of_others(client, jo
             erased.network_hash,
         )
         assert personal == (None, None, None, None, None)
+        assert erased.reasons == []
     assert audit_trail(joe["first"])[-1] == ("privacy", "approved", "deleted")
     assert audit_trail(joe["second"])[-1] == ("privacy", "pending", "deleted")
     reason = db.session.scalar(
