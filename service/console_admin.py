@@ -302,7 +302,7 @@ def site_update(key: str):
 @bp.post("/sites/<key>/close")
 @auth.operator_required
 def site_close(key: str):
-    """Close a site: its threads stay readable, it takes no new comments or reports."""
+    """Close a site: its threads stay readable (and reportable), it takes no new comments."""
     _find_site(key)
     try:
         sites.close_site(key, actor=auth.current_actor())
