@@ -139,6 +139,11 @@ def _load_user() -> tuple[User | None, str | None]:
     return user, "session"
 
 
+def current_site_ids() -> set[int] | None:
+    """Return the ids of the sites the signed-in user moderates (None: all, for operators)."""
+    return current_user().site_ids()
+
+
 def current_actor() -> str:
     """Return the signed-in user's name as the audit logs write it ("moderator:<username>")."""
     from .moderation import moderator_actor

@@ -22,6 +22,7 @@ from .hashing import (
     hash_email_domain,
     hash_ip,
     hash_network,
+    mask_email,
     network_of,
     normalize_email,
 )
@@ -180,12 +181,6 @@ def _valid_email(value: str) -> str:
         raise _invalid_value(f"Not a valid email address: {error}") from None
 
 
-def _mask_email(address: str) -> str:
-    """Return "j…@gmail.com" for a normalized address: enough to recognise, not to reach."""
-    local, _, domain = address.rpartition("@")
-    return f"{local[:1]}…@{domain}"
-
-
 def _mask_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     """Return an address with its host part hidden: 203.0.113.x, or 2001:db8:1::…."""
     if address.version == 4:
@@ -243,7 +238,7 @@ def _target_from_value(target: BanTarget, value: str) -> _Target:
         return _Target(value, value)
     if target == BanTarget.EMAIL:
         address = normalize_email(_valid_email(value))
-        return _Target(hash_email(address), _mask_email(address)[:200])
+        return _Target(hash_email(address), mask_email(address)[:200])
     if target == BanTarget.IP:
         address = _parse_address(value)
         return _Target(hash_ip(str(address)), _mask_ip(address))
@@ -252,6 +247,15 @@ def _target_from_value(target: BanTarget, value: str) -> _Target:
         return _Target(hash_network(network), network)
     domain = _domain(value)
     return _Target(hash_email_domain(domain), domain[:200])
+
+
+def stored_targets(comment: Comment) -> list[str]:
+    """Return what a ban by this comment can match on: the targets whose data it stored."""
+    return [
+        target.value
+        for target, (column, _) in COMMENT_COLUMNS.items()
+        if getattr(comment, column.key)
+    ]
 
 
 def _target_from_comment(target: BanTarget, comment: Comment) -> _Target:

@@ -32,7 +32,7 @@ SORTS = {"oldest": "Oldest first", "newest": "Newest first", "riskiest": "Riskie
 AUDIT_PAGE_SIZE = 50
 
 
-def _sites(user) -> list[Site]:
+def sites_of(user) -> list[Site]:
     """Return the sites the user moderates (every site for an operator), by key."""
     query = db.select(Site).order_by(Site.key)
     site_ids = user.site_ids()
@@ -111,7 +111,7 @@ def queue(queue: str):
     if queue not in QUEUES:
         abort(404)
     user = auth.current_user()
-    sites = _sites(user)
+    sites = sites_of(user)
     sort = request.args.get("sort")
     return render_template(
         "console/queue.html",
@@ -131,7 +131,7 @@ def queue(queue: str):
 def audit():
     """List decisions, filtered by moderator, site and date, newest first."""
     user = auth.current_user()
-    sites = _sites(user)
+    sites = sites_of(user)
     site = _site_filter(sites)
     since, until, since_at, until_at = _period()
     moderator = (request.args.get("moderator") or "").strip() or None
@@ -166,7 +166,7 @@ def audit():
 def summary():
     """Count each moderator's decisions and how often they overturned automatic ones, and why."""
     user = auth.current_user()
-    sites = _sites(user)
+    sites = sites_of(user)
     site = _site_filter(sites)
     since, until, since_at, until_at = _period()
     period = moderation.Period(since_at, until_at)

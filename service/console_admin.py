@@ -14,7 +14,8 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from . import auth, bans, operator_log, sites
-from .errors import TalkbackError
+from .console import sites_of
+from .errors import NotFoundError, TalkbackError
 from .extensions import db
 from .models import Ban, BanKind, BanTarget, OperatorAction, Site, User, UserRole
 
@@ -194,10 +195,10 @@ def _moderator_accounts() -> list[User]:
 
 
 def _find_site(key: str) -> Site:
-    site = db.session.scalar(db.select(Site).where(Site.key == key))
-    if site is None:
+    try:
+        return sites.get_site(key)
+    except NotFoundError:
         abort(404)
-    return site
 
 
 def _rate_defaults() -> dict[str, str]:
@@ -332,14 +333,6 @@ def site_reopen(key: str):
 # --- Bans -------------------------------------------------------------------------------------
 
 
-def _user_sites(user: User) -> list[Site]:
-    query = db.select(Site).order_by(Site.key)
-    site_ids = user.site_ids()
-    if site_ids is not None:
-        query = query.where(Site.id.in_(site_ids or [-1]))
-    return list(db.session.scalars(query))
-
-
 def _can_lift(user: User, ban: Ban) -> bool:
     site_ids = user.site_ids()
     return site_ids is None or (ban.site_id is not None and ban.site_id in site_ids)
@@ -347,7 +340,7 @@ def _can_lift(user: User, ban: Ban) -> bool:
 
 def _bans_page(status: int = 200, *, form: dict | None = None, errors: dict | None = None):
     user = auth.current_user()
-    user_sites = _user_sites(user)
+    user_sites = sites_of(user)
     site = request.args.get("site") or None
     if site not in {item.key for item in user_sites}:
         site = None

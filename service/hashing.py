@@ -54,6 +54,12 @@ def normalize_email(email: str) -> str:
     return f"{local}@{domain}"
 
 
+def mask_email(address: str) -> str:
+    """Return "j…@gmail.com" for an address, normalized: enough to recognise, not to reach."""
+    local, _, domain = normalize_email(address).rpartition("@")
+    return f"{local[:1]}…@{domain}"
+
+
 def email_domain(email: str) -> str:
     """Return the normalized domain of an email address (or of a bare domain)."""
     domain = email.strip().lower().rpartition("@")[2].strip(".")

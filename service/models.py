@@ -47,6 +47,19 @@ def _enum_values(enum_class: type[enum.Enum]) -> list[str]:
     return [member.value for member in enum_class]
 
 
+def string_enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    """Return a column type storing an enum's values as short strings (no native DB enum, so
+    adding a value needs no ALTER TYPE)."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=16,
+        values_callable=_enum_values,
+        validate_strings=True,
+        name=name,
+    )
+
+
 class Site(db.Model):
     """A publication that embeds Talkback, addressed in URLs by its short key."""
 
@@ -133,14 +146,7 @@ class Comment(db.Model):
     # in one query.
     root_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
     status: Mapped[CommentStatus] = mapped_column(
-        Enum(
-            CommentStatus,
-            native_enum=False,
-            length=16,
-            values_callable=_enum_values,
-            validate_strings=True,
-            name="comment_status",
-        ),
+        string_enum(CommentStatus, "comment_status"),
         default=CommentStatus.PENDING,
     )
     author_name: Mapped[str] = mapped_column(String(60))
@@ -212,16 +218,7 @@ class Report(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"))
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
-    reason: Mapped[ReportReason] = mapped_column(
-        Enum(
-            ReportReason,
-            native_enum=False,
-            length=16,
-            values_callable=_enum_values,
-            validate_strings=True,
-            name="report_reason",
-        )
-    )
+    reason: Mapped[ReportReason] = mapped_column(string_enum(ReportReason, "report_reason"))
     note: Mapped[str | None] = mapped_column(String(500))
     # The reporting reader's commenter key, when the widget sent one.
     reporter_key: Mapped[str | None] = mapped_column(String(64))
@@ -258,14 +255,7 @@ class User(db.Model):
     # argon2id, in the PHC string format argon2-cffi writes (parameters and salt included).
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[UserRole] = mapped_column(
-        Enum(
-            UserRole,
-            native_enum=False,
-            length=16,
-            values_callable=_enum_values,
-            validate_strings=True,
-            name="user_role",
-        ),
+        string_enum(UserRole, "user_role"),
         default=UserRole.MODERATOR,
     )
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -340,30 +330,14 @@ class Ban(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # None: every site.
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
-    target_type: Mapped[BanTarget] = mapped_column(
-        Enum(
-            BanTarget,
-            native_enum=False,
-            length=16,
-            values_callable=_enum_values,
-            validate_strings=True,
-            name="ban_target",
-        )
-    )
+    target_type: Mapped[BanTarget] = mapped_column(string_enum(BanTarget, "ban_target"))
     # The commenter key itself, or the keyed hash of the email, address, network or domain
     # (service.hashing), the same hash the matching comments carry.
     target_value: Mapped[str] = mapped_column(String(64))
     # What operators see in lists: a masked email, the network, "IP of comment #12".
     target_label: Mapped[str] = mapped_column(String(200))
     kind: Mapped[BanKind] = mapped_column(
-        Enum(
-            BanKind,
-            native_enum=False,
-            length=16,
-            values_callable=_enum_values,
-            validate_strings=True,
-            name="ban_kind",
-        ),
+        string_enum(BanKind, "ban_kind"),
         default=BanKind.HARD,
     )
     # For moderators and operators only.

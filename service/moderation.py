@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select, true, update
 
+from .bans import stored_targets
 from .comments import DecisionRecord, find_site, record_decisions
 from .errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from .extensions import db
@@ -297,18 +298,6 @@ def highlights(reasons: list[str]) -> list[str]:
     return list(found)
 
 
-def ban_targets(comment: Comment) -> list[str]:
-    """Return what a one-click ban of this comment's author can match on (what was stored)."""
-    stored = {
-        "commenter_key": comment.commenter_key,
-        "email": comment.email_hash,
-        "ip": comment.ip_hash,
-        "network": comment.network_hash,
-        "email_domain": comment.email_domain_hash,
-    }
-    return [target for target, value in stored.items() if value]
-
-
 def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | None) -> list:
     """Turn (comment, article, site key) rows into cards with a fixed number of queries."""
     if not rows:
@@ -358,7 +347,7 @@ def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | N
                 ),
                 # Shown to nobody but its author; the console marks it.
                 "shadow": comment.shadow,
-                "ban_targets": ban_targets(comment),
+                "ban_targets": stored_targets(comment),
             }
         )
     return cards

@@ -6,7 +6,6 @@ matched through its keyed hash after normalizing (so J.Oe+x@gmail.com finds joe@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from .errors import UnprocessableError
 from .extensions import db
-from .hashing import hash_email, normalize_email, text_fingerprint
+from .hashing import hash_email, mask_email, text_fingerprint
 from .models import (
     Article,
     AuditEntry,
@@ -29,12 +28,12 @@ from .models import (
     utcnow,
 )
 from .operator_log import CLI_ACTOR, record_action
+from .schemas.comments import COMMENTER_KEY
 
 # Rows changed per transaction: big enough to be quick, small enough not to hold long locks.
 BATCH_SIZE = 500
 PRIVACY_ACTOR = "privacy"
 ERASE_REASON = "erased on the commenter's request"
-COMMENTER_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @dataclass(frozen=True)
@@ -62,12 +61,6 @@ class Commenter:
         return and_(Ban.target_type == target[0], Ban.target_value == target[1])
 
 
-def mask_email(address: str) -> str:
-    """Return "j…@gmail.com" for an address: enough to recognise, not to reach."""
-    local, _, domain = normalize_email(address).rpartition("@")
-    return f"{local[:1]}…@{domain}"
-
-
 def commenter(value: str) -> Commenter:
     """Parse what an operator typed: an email address (has an "@") or a commenter key."""
     value = value.strip()
@@ -78,7 +71,7 @@ def commenter(value: str) -> Commenter:
                 f"'{value}' is not an email address.", {"commenter": ["Not an email address."]}
             )
         return Commenter(email_hash=hash_email(value), label=f"email {mask_email(value)}")
-    if not COMMENTER_KEY.fullmatch(value):
+    if not COMMENTER_KEY.regex.fullmatch(value):
         raise UnprocessableError(
             "Give a commenter key (8 to 64 letters, digits, '-' or '_') or an email address.",
             {"commenter": ["Not a commenter key or an email address."]},

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections.abc import Callable
 
@@ -24,6 +23,7 @@ from .api import error_response
 from .extensions import db
 from .hashing import hash_ip
 from .models import MAX_ID, Comment, Site
+from .schemas.comments import COMMENTER_KEY
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ MESSAGES = {
 EXTENSION = "talkback_ratelimit"
 SITE_CACHE = "talkback.ratelimit_site"
 NO_SITE = "none"
-# What the submit schema accepts as a commenter key; anything else gets no key budget (and a 422).
-COMMENTER_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 class _PerAppLimiter(Limiter):
@@ -204,13 +202,14 @@ def _ip_key() -> str:
 
 
 def _commenter_key() -> str | None:
-    """The commenter key the body carries, if it is one (the schema rejects anything else)."""
+    """The commenter key the body carries, if it is one: anything else gets no key budget (and
+    the schema's 422)."""
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # nested too deeply to parse; the view answers 400
         return None
     key = body.get("commenter_key") if isinstance(body, dict) else None
-    return key if isinstance(key, str) and COMMENTER_KEY.fullmatch(key) else None
+    return key if isinstance(key, str) and COMMENTER_KEY.regex.fullmatch(key) else None
 
 
 def _key_key() -> str:

@@ -22,11 +22,6 @@ bp.before_request(auth.require_api_user)
 ACTIVE = {"true": True, "false": False, "all": None}
 
 
-def _sites() -> set[int] | None:
-    """The sites the caller moderates (None: all, for operators)."""
-    return auth.current_user().site_ids()
-
-
 _errors = documented_errors(
     bp,
     {
@@ -50,7 +45,7 @@ class Bans(MethodView):
     def get(self, args):
         """List bans newest first (by default those in force) on your sites and on all sites."""
         found = bans.list_bans(
-            site_ids=_sites(),
+            site_ids=auth.current_site_ids(),
             site_key=args["site"],
             active=ACTIVE[args["active"]],
             target=args["target"],
@@ -64,7 +59,7 @@ class Bans(MethodView):
     @_errors(401, 403, 404, 422)
     def post(self, data):
         """Ban a commenter key, email, IP address, network or email domain on a site or all."""
-        site_ids = _sites()
+        site_ids = auth.current_site_ids()
         site_key = bans.resolve_scope(data["site"], data["all"], data["comment_id"], site_ids)
         ban = bans.add_ban(
             actor=auth.current_actor(),
@@ -91,7 +86,7 @@ class OneBan(MethodView):
     @_errors(401, 403, 404)
     def get(self, ban_id):
         """Show a ban."""
-        return bans.ban_dict(bans.get_ban(ban_id, site_ids=_sites()))
+        return bans.ban_dict(bans.get_ban(ban_id, site_ids=auth.current_site_ids()))
 
 
 @bp.route("/bans/<int:ban_id>/lift")
@@ -103,4 +98,6 @@ class LiftBan(MethodView):
     @_errors(401, 403, 404, 409)
     def post(self, ban_id):
         """Lift a ban now (an expired one too, for the record)."""
-        return bans.ban_dict(bans.lift_ban(ban_id, actor=auth.current_actor(), site_ids=_sites()))
+        return bans.ban_dict(
+            bans.lift_ban(ban_id, actor=auth.current_actor(), site_ids=auth.current_site_ids())
+        )

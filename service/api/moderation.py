@@ -42,11 +42,6 @@ def register(api) -> None:
     api.register_blueprint(bp)
 
 
-def _sites() -> set[int] | None:
-    """The sites the caller moderates (None: all, for operators)."""
-    return auth.current_user().site_ids()
-
-
 UNAUTHORIZED = "Missing, revoked or unknown API token, and no console session."
 FORBIDDEN = "You don't moderate this site."
 
@@ -72,7 +67,7 @@ class Queue(MethodView):
     @_errors(401, 403, 404, 422)
     def get(self, args, queue):
         """List a queue (held, reported, pending, approved, rejected) with every queue's count."""
-        return moderation.list_queue(queue, _sites(), **args)
+        return moderation.list_queue(queue, auth.current_site_ids(), **args)
 
 
 @bp.route("/comments/<int:comment_id>/decision")
@@ -91,7 +86,9 @@ class Decision(MethodView):
     @_errors(401, 403, 404, 422)
     def post(self, data, comment_id):
         """Approve or reject a comment, if it is still in the status you saw."""
-        return moderation.decide(comment_id, actor=auth.current_actor(), site_ids=_sites(), **data)
+        return moderation.decide(
+            comment_id, actor=auth.current_actor(), site_ids=auth.current_site_ids(), **data
+        )
 
 
 @bp.route("/decisions")
@@ -110,7 +107,7 @@ class BulkDecisions(MethodView):
             actor=auth.current_actor(),
             reason=data["reason"],
             note=data["note"],
-            site_ids=_sites(),
+            site_ids=auth.current_site_ids(),
         )
         return {"results": results}
 
@@ -129,7 +126,9 @@ class Undo(MethodView):
     @_errors(401, 403, 404)
     def post(self, comment_id):
         """Undo your own latest decision on a comment within TALKBACK_UNDO_SECONDS."""
-        return moderation.undo(comment_id, actor=auth.current_actor(), site_ids=_sites())
+        return moderation.undo(
+            comment_id, actor=auth.current_actor(), site_ids=auth.current_site_ids()
+        )
 
 
 @bp.route("/events")
@@ -142,7 +141,7 @@ class Events(MethodView):
     @_errors(401, 403, 404, 422)
     def get(self, args):
         """List status changes after an audit id (poll every few seconds with the last one)."""
-        return moderation.events(args["after"], _sites(), site=args["site"])
+        return moderation.events(args["after"], auth.current_site_ids(), site=args["site"])
 
 
 @bp.route("/audit")
@@ -156,7 +155,7 @@ class Audit(MethodView):
     def get(self, args):
         """List audit entries newest first, filtered by moderator, site and time."""
         return moderation.audit(
-            _sites(),
+            auth.current_site_ids(),
             moderator=args["moderator"],
             site=args["site"],
             period=Period(args["since"], args["until"]),
@@ -176,5 +175,5 @@ class Summary(MethodView):
     def get(self, args):
         """Summarise decisions per moderator and how often they overturned the automatic ones."""
         return moderation.summary(
-            _sites(), site=args["site"], period=Period(args["since"], args["until"])
+            auth.current_site_ids(), site=args["site"], period=Period(args["since"], args["until"])
         )
