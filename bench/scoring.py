@@ -1,4 +1,5 @@
-"""Per-comment toxicity scoring, library vs ours (ms). Run: .venv/bin/python bench/scoring.py"""
+"""Per-comment scoring time (ms): the whole score_comment with the semantic model, its parts,
+and the profanity library against our replay of it. Run: .venv/bin/python bench/scoring.py"""
 
 from __future__ import annotations
 
@@ -144,11 +145,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1000, help="timed calls per scorer")
     parser.add_argument("--data", type=Path, help="CSV with a comment_text column (Jigsaw)")
+    parser.add_argument("--threads", type=int, default=1, help="the semantic model's threads")
     args = parser.parse_args()
 
     from profanity_check import predict_prob
 
-    from workers.scoring import score_comment
+    from workers.scoring import score_comment, semantic
+    from workers.scoring.normalize import normalize
     from workers.scoring.toxicity import load_model, toxicity_score
 
     def library(text: str) -> float:
@@ -156,23 +159,48 @@ def main() -> None:
 
     texts, source = _load_texts(args.data)
     load_model()
-    # Warm both paths (imports, caches, first-call allocations) before timing.
+    started = time.perf_counter()
+    semantic.load_model(args.threads)
+    model_load_s = time.perf_counter() - started
+    model = semantic.shared_model(args.threads)
+
+    def read_one(text: str) -> object:
+        return model.read([normalize(text).readable()])
+
+    def score_one(text: str) -> object:
+        return score_comment(text, reading=read_one(text)[0])
+
+    # Warm every path (imports, caches, first-call allocations) before timing.
     for text in texts[:20]:
         library(text)
         toxicity_score(text)
-        score_comment(text)
+        score_one(text)
 
     max_abs_diff = max(abs(library(text) - toxicity_score(text)) for text in texts[: args.n])
     library_ms = _time_calls(library, texts, args.n)
     fast_ms = _time_calls(toxicity_score, texts, args.n)
-    # The whole pure scoring step: normalize, model, patterns, spam signals, learned model.
-    whole_ms = _time_calls(score_comment, texts, args.n)
+    lexical_ms = _time_calls(lambda text: score_comment(text, semantic_model=False), texts, args.n)
+    read_ms = _time_calls(read_one, texts, args.n)
+    # The whole pure scoring step: normalize, semantic model, profanity model, patterns, spam
+    # signals, learned model.
+    whole_ms = _time_calls(score_one, texts, args.n)
+    # A worker reads its batch of up to 50 comments in one model call.
+    batch = [normalize(texts[i % len(texts)]).readable() for i in range(50)]
+    batch_ms = []
+    for _ in range(max(1, args.n // 50)):
+        start = time.perf_counter()
+        model.read(batch)
+        batch_ms.append((time.perf_counter() - start) * 1000.0 / len(batch))
 
     mean_chars = statistics.mean(len(texts[i % len(texts)]) for i in range(args.n))
     print(f"texts: {source}; {args.n} calls each; mean length {mean_chars:.0f} characters")
+    print(f"semantic model built in {model_load_s:.1f} s, {args.threads} thread(s)")
     rows = [
         ("library predict_prob([text])", library_ms),
         ("toxicity_score", fast_ms),
+        ("score_comment, lexical only", lexical_ms),
+        ("semantic model, one comment", read_ms),
+        ("semantic model, batch of 50", batch_ms),
         ("score_comment (everything)", whole_ms),
     ]
     for name, samples in rows:
@@ -189,6 +217,11 @@ def main() -> None:
         "score_comment_median_ms": round(statistics.median(whole_ms), 4),
         "score_comment_p95_ms": round(_percentile(whole_ms, 0.95), 4),
         "score_comment_vs_library": round(statistics.median(whole_ms) / library_median, 3),
+        "lexical_median_ms": round(statistics.median(lexical_ms), 4),
+        "semantic_one_median_ms": round(statistics.median(read_ms), 4),
+        "semantic_batched_median_ms_per_comment": round(statistics.median(batch_ms), 4),
+        "model_load_s": round(model_load_s, 2),
+        "threads": args.threads,
         "max_abs_diff": max_abs_diff,
         "n": args.n,
     }

@@ -92,6 +92,7 @@ def main() -> None:
     from service.models import Comment, CommentStatus, Site
     from service.queues import moderation_queue
     from tests.conftest import temporary_database
+    from workers.scoring import semantic
     from workers.scoring.toxicity import load_model
 
     with (
@@ -102,7 +103,9 @@ def main() -> None:
         app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": url})
         with app.app_context():
             upgrade()
+            # As `flask worker` does: both models load before the first job.
             load_model()
+            semantic.load_model(app.config["MODEL_THREADS"])
             key = f"bench-{uuid.uuid4().hex[:8]}"
             db.session.add(Site(key=key, name="Benchmark"))
             db.session.commit()

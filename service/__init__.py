@@ -15,7 +15,8 @@ class InsecureConfigError(RuntimeError):
 def create_app(config: dict | None = None) -> Flask:
     """Build the Flask app: settings, extensions, auth, API blueprints, web pages and commands."""
     from . import auth, cli, console, console_admin, console_auth, cors, demo, ratelimit, widget
-    from .api import TalkbackApi, admin_bans, admin_sites, health, moderation, public
+    from .api import TalkbackApi, admin_advice, admin_bans, admin_sites, health, moderation, public
+    from .console_advice import bp as console_advice_bp
     from .extensions import db, migrate
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
@@ -40,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     moderation.register(api)
     api.register_blueprint(admin_sites.bp)
     api.register_blueprint(admin_bans.bp)
+    api.register_blueprint(admin_advice.bp)
     api.register_blueprint(health.bp)
     cors.init_app(app)
     app.register_blueprint(demo.bp)
@@ -47,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(console_auth.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_admin.bp)
+    app.register_blueprint(console_advice_bp)
     cli.register(app)
     return app
 

@@ -1,10 +1,12 @@
-"""Bans and suspensions: who may not comment (hard) or is quietly hidden (shadow), and where."""
+"""Bans and suspensions: who may not comment (hard), is quietly hidden (shadow) or always held for
+a moderator (hold, a watchlist), and where."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -85,12 +87,69 @@ def active_bans_matching(site_id: int, identity: Identity) -> list[Ban]:
 
 
 def check_submission(site: Site, identity: Identity) -> bool:
-    """Raise BannedError if a hard ban covers the submitter; return whether a shadow ban does."""
+    """Raise BannedError if a hard ban covers the submitter; return whether a shadow ban does.
+
+    Hold bans don't matter here: their comments are accepted like any other, and the worker
+    holds them (hold_bans_matching).
+    """
     bans = active_bans_matching(site.id, identity)
     hard = [ban for ban in bans if ban.kind == BanKind.HARD]
     if hard:
         raise BannedError(banned_message(hard[0]))
-    return bool(bans)
+    return any(ban.kind == BanKind.SHADOW for ban in bans)
+
+
+def _comment_pairs(comment: Comment) -> list[tuple[str, str]]:
+    """Return the (target type, value) pairs a ban could match this stored comment on."""
+    return [
+        (target.value, value)
+        for target, (column, _) in COMMENT_COLUMNS.items()
+        if (value := getattr(comment, column.key))
+    ]
+
+
+def hold_bans_matching(comments: Sequence[Comment]) -> dict[int, list[Ban]]:
+    """Return, by comment id, the hold bans in force that cover each comment: one query for
+    the whole batch, whatever its size."""
+    pairs = {comment.id: _comment_pairs(comment) for comment in comments}
+    wanted = sorted({pair for found in pairs.values() for pair in found})
+    if not wanted:
+        return {}
+    site_ids = sorted({comment.site_id for comment in comments})
+    by_pair: dict[tuple[str, str], list[Ban]] = defaultdict(list)
+    for ban in db.session.scalars(
+        select(Ban).where(
+            Ban.kind == BanKind.HOLD,
+            tuple_(Ban.target_type, Ban.target_value).in_(wanted),
+            or_(Ban.site_id.in_(site_ids), Ban.site_id.is_(None)),
+            _active_clause(utcnow()),
+        )
+    ):
+        by_pair[(ban.target_type.value, ban.target_value)].append(ban)
+    matched = {}
+    for comment in comments:
+        found = {
+            ban.id: ban
+            for pair in pairs[comment.id]
+            for ban in by_pair.get(pair, ())
+            if ban.site_id in (None, comment.site_id)
+        }
+        if found:
+            matched[comment.id] = [found[ban_id] for ban_id in sorted(found)]
+    return matched
+
+
+def hold_reason(ban: Ban) -> str:
+    """Name a hold ban and what it matches, as the comment's reasons show it to moderators:
+    "hold #12 on commenter key k-123", "hold #13 on email j…@gmail.com"."""
+    if ban.target_type == BanTarget.COMMENTER_KEY:
+        # The key is no secret from moderators (cards show it); a one-click ban's label isn't it.
+        return f"hold #{ban.id} on commenter key {ban.target_value}"
+    _, noun = COMMENT_COLUMNS[ban.target_type]
+    label = ban.target_label
+    # A one-click ban's label already names its target ("IP of comment #5").
+    about = label if label.startswith(f"{noun} of comment #") else f"{noun} {label}"
+    return f"hold #{ban.id} on {about}"
 
 
 def banned_message(ban: Ban) -> str:
@@ -128,6 +187,10 @@ MISSING_ON_COMMENT = {
 # conditional update then finds nothing left to decide).
 REJECTABLE = (CommentStatus.PENDING, CommentStatus.HELD, CommentStatus.APPROVED)
 FORBIDDEN_SITE = "You don't moderate this site."
+HOLD_IS_SILENT = (
+    "A hold ban is never shown to the commenter (their comments just wait for a moderator); "
+    "leave the public reason empty."
+)
 OPERATORS_ONLY_ALL = "Only operators can ban on all sites; choose one of your sites."
 SCOPE_HELP = 'Give the site\'s key, or "all": true to ban on every site.'
 UNTIL_HELP = (
@@ -355,12 +418,15 @@ def add_ban(
         ban_kind = BanKind(kind)
     except ValueError:
         raise UnprocessableError(
-            "Unknown kind of ban.", {"kind": ["Must be hard or shadow."]}
+            "Unknown kind of ban.", {"kind": ["Must be hard, shadow or hold."]}
         ) from None
     if (value is None) == (comment_id is None):
         message = "Give either a value or a comment_id, not both or neither."
         raise UnprocessableError(message, {"value": [message], "comment_id": [message]})
     errors = _check_words(reason, public_reason, until)
+    if ban_kind == BanKind.HOLD and (public_reason or "").strip():
+        # A watchlist is never revealed to the people on it, so there is nothing to show them.
+        errors["public_reason"] = [HOLD_IS_SILENT]
     if errors:
         raise UnprocessableError(f"Please correct: {', '.join(sorted(errors))}.", errors)
 

@@ -390,6 +390,38 @@ def site_domains(
     _edit_list(key, setting, to_add, to_remove, _domain_key, "--add")
 
 
+@sites_cli.command("premoderate")
+@click.argument("key")
+@click.argument("article_id", required=False)
+@click.option("--off", is_flag=True, help="Stop pre-moderating the article.")
+def site_premoderate(key: str, article_id: str | None, off: bool) -> None:
+    """Pre-moderate an article (every new comment on it waits for a moderator), or with --off
+    stop; without ARTICLE_ID, list the site's pre-moderated articles."""
+    from . import articles, operator_log
+
+    if article_id is None:
+        if off:
+            raise click.UsageError("Say which article to stop pre-moderating.")
+        with _site_errors():
+            found = articles.premoderated_articles(key, site_ids=None)
+        if not found:
+            click.echo(f"Site '{key}' pre-moderates no article.")
+        for article in found:
+            click.echo("\t".join([article.external_id, article.title or ""]).rstrip())
+        return
+    with _site_errors({"article": "ARTICLE_ID", "site": "KEY"}):
+        articles.set_premoderated(
+            key, article_id, not off, actor=operator_log.CLI_ACTOR, site_ids=None
+        )
+    if off:
+        click.echo(f"Article '{article_id}' on '{key}' is no longer pre-moderated.")
+    else:
+        click.echo(
+            f"Article '{article_id}' on '{key}' is pre-moderated: every new comment on it "
+            "waits for a moderator."
+        )
+
+
 @sites_cli.command("moderators")
 @click.argument("key")
 @click.option(
@@ -457,13 +489,16 @@ def list_sites() -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def run_worker(burst: bool) -> None:
     """Run a moderation worker (one comment at a time; start more processes to scale)."""
+    from flask import current_app
     from rq import SimpleWorker
 
-    from workers.scoring.toxicity import load_model
+    from workers.scoring import semantic, toxicity
 
     from .queues import moderation_queue, worker_connection
 
-    load_model()
+    # Both models load before the first job (a few seconds), not inside its timeout.
+    toxicity.load_model()
+    semantic.load_model(current_app.config["MODEL_THREADS"])
     # SimpleWorker runs jobs in this process: the model and DB pool stay warm across jobs, and
     # a crash loses nothing because the sweeper re-enqueues whatever was left pending.
     with worker_connection() as connection:
@@ -498,10 +533,10 @@ moderation_cli = AppGroup("moderation", help="Evaluate and re-run automatic mode
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", "csv", "youtube", "jigsaw", "davidson", "sms"]),
+    type=click.Choice(["auto", "csv", "youtube", "jigsaw", "davidson", "sms", "hatecheck"]),
     default="auto",
     show_default=True,
-    help="How to read DATASET: our text,label CSV or one of the public sets in ../shared/data.",
+    help="How to read DATASET: our text,label[,category] CSV or a public set (see docs).",
 )
 @click.option(
     "--leave-one-out",
@@ -511,10 +546,38 @@ moderation_cli = AppGroup("moderation", help="Evaluate and re-run automatic mode
     "on the held-out one, in turn.",
 )
 @click.option("--limit", type=int, help="Score only the first N rows.")
-def evaluate(dataset: Path, fmt: str, group_column: str | None, limit: int | None) -> None:
-    """Score a labelled dataset with the default policy; print a table, then a JSON line."""
+@click.option(
+    "--policy",
+    "policy_json",
+    metavar="JSON",
+    help="Policy settings as JSON, or a JSON file, e.g. '{\"toxicity_hold\": 0.4}' "
+    "(default: the default policy).",
+)
+@click.option(
+    "--model",
+    type=click.Choice(["full", "lexical"]),
+    default="full",
+    show_default=True,
+    help="full: the semantic model and every other signal; lexical: without the semantic model.",
+)
+@click.option("--compare-policy", metavar="JSON", help="Score a second policy side by side.")
+@click.option(
+    "--compare-model",
+    type=click.Choice(["full", "lexical"]),
+    help="Score a second model side by side.",
+)
+def evaluate(
+    dataset: Path,
+    fmt: str,
+    group_column: str | None,
+    limit: int | None,
+    policy_json: str | None,
+    model: str,
+    compare_policy: str | None,
+    compare_model: str | None,
+) -> None:
+    """Score a labelled dataset; print a table per category, then a JSON line."""
     from workers import evaluation
-    from workers.scoring.toxicity import load_model
 
     fmt = evaluation.guess_format(dataset) if fmt == "auto" else fmt
     try:
@@ -524,28 +587,78 @@ def evaluate(dataset: Path, fmt: str, group_column: str | None, limit: int | Non
     rows = rows[:limit] if limit else rows
     if not rows:
         raise click.ClickException(f"{dataset} has no rows to score.")
-    load_model()
-    per_group = None
-    with click.progressbar(length=len(rows), label="Scoring", file=sys.stderr) as bar:
-        if group_column:
-            scored, per_group = evaluation.leave_one_group_out(rows, progress=bar.update)
-        else:
-            scored = evaluation.score_rows(rows, progress=bar.update)
-    click.echo(evaluation.table(scored))
-    result = evaluation.summary(scored)
-    if per_group is not None:
-        click.echo("\nLeave one group out (learned model trained on the other groups):")
-        for group, metrics in per_group.items():
-            click.echo(
-                f"  {group:<14} spam F1 {metrics['f1']:.3f}  precision {metrics['precision']:.3f}"
-                f"  recall {metrics['recall']:.3f}  ({metrics['rows']} rows)"
-            )
-        overall = evaluation.spam_f1(scored, 0.5)
-        result["spam_f1"] = round(overall["f1"], 4)
-        result["spam_f1_mean_of_groups"] = round(
-            sum(metrics["f1"] for metrics in per_group.values()) / len(per_group), 4
+    setups = [(_policy_option(policy_json, "--policy"), model)]
+    if compare_policy or compare_model:
+        second = _policy_option(compare_policy, "--compare-policy") if compare_policy else None
+        setups.append((second or setups[0][0], compare_model or model))
+    results = []
+    for number, (policy, setup_model) in enumerate(setups, 1):
+        label = "Scoring" if len(setups) == 1 else f"Scoring setup {number} of {len(setups)}"
+        per_group = None
+        with click.progressbar(length=len(rows), label=label, file=sys.stderr) as bar:
+            if group_column:
+                scored, per_group = evaluation.leave_one_group_out(
+                    rows, policy, progress=bar.update, model=setup_model
+                )
+            else:
+                scored = evaluation.score_rows(rows, policy, progress=bar.update, model=setup_model)
+        results.append((scored, per_group))
+    if len(results) == 1:
+        click.echo(evaluation.table(results[0][0]))
+    else:
+        names = (
+            f"{setups[0][1]}{' + --policy' if policy_json else ''}",
+            f"{setups[1][1]}"
+            + (" + --compare-policy" if compare_policy else " + --policy" if policy_json else ""),
         )
-    click.echo(json.dumps(result))
+        click.echo(evaluation.side_by_side(results[0][0], results[1][0], names))
+    summaries = []
+    for scored, per_group in results:
+        result = evaluation.summary(scored)
+        if per_group is not None:
+            click.echo("\nLeave one group out (learned model trained on the other groups):")
+            for group, metrics in per_group.items():
+                click.echo(
+                    f"  {group:<14} spam F1 {metrics['f1']:.3f}  "
+                    f"precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}  "
+                    f"({metrics['rows']} rows)"
+                )
+            overall = evaluation.spam_f1(scored, 0.5)
+            result["spam_f1"] = round(overall["f1"], 4)
+            result["spam_f1_mean_of_groups"] = round(
+                sum(metrics["f1"] for metrics in per_group.values()) / len(per_group), 4
+            )
+        summaries.append(result)
+    headline = ("toxic_auc", "spam_auc", "approved_bad_rate", "approved_ok_rate")
+    if len(summaries) == 2:
+        click.echo("\n" + "".join(f"{name:>20}" for name in ("", *names)))
+        for key in headline:
+            values = [summary[key] for summary in summaries]
+            click.echo(
+                f"{key:>20}"
+                + "".join(f"{'-' if v is None else format(v, '.4f'):>20}" for v in values)
+            )
+        summaries[0]["compare"] = summaries[1]
+    click.echo(json.dumps(summaries[0]))
+
+
+def _policy_option(value: str | None, option: str):
+    """Read a --policy option: inline JSON or a JSON file of policy settings."""
+    from workers.scoring import Policy
+
+    if value is None:
+        return None
+    text = Path(value).read_text(encoding="utf-8") if Path(value).is_file() else value
+    try:
+        settings = json.loads(text)
+        if not isinstance(settings, dict):
+            raise ValueError("a JSON object of policy settings is needed")
+        unknown = sorted(set(settings) - set(Policy().to_dict()))
+        if unknown:
+            raise ValueError(f"not policy settings: {', '.join(unknown)}")
+        return Policy.from_dict(settings)
+    except (ValueError, TypeError) as error:
+        raise click.BadParameter(str(error), param_hint=option) from None
 
 
 @moderation_cli.command("rescore")
@@ -780,8 +893,11 @@ def register(app: Flask) -> None:
     app.cli.add_command(run_worker)
     app.cli.add_command(run_sweeper)
     app.cli.add_command(moderation_cli)
+    from .cli_advice import advise
     from .cli_bans import bans_cli
     from .cli_privacy import privacy_cli
+
+    moderation_cli.add_command(advise)
 
     app.cli.add_command(bans_cli)
     app.cli.add_command(privacy_cli)

@@ -60,7 +60,13 @@ def _when(moment: datetime | None) -> str:
     "--network", metavar="CIDR", help="A /24 of IPv4 or a /48 of IPv6 (or one address in it)."
 )
 @click.option("--email-domain", metavar="DOMAIN", help="Every address at this domain.")
-@click.option("--shadow", is_flag=True, help="Accept their comments but show them to nobody else.")
+@click.option(
+    "--kind",
+    type=click.Choice(["hard", "shadow", "hold"]),
+    help="hard (default): refuse their comments; shadow: accept them, show them to nobody else; "
+    "hold: accept them, and hold every one for a moderator (they are never told).",
+)
+@click.option("--shadow", is_flag=True, help="The same as --kind shadow.")
 @click.option(
     "--until",
     metavar="ISO-DATE",
@@ -78,6 +84,7 @@ def _when(moment: datetime | None) -> str:
 def add_ban(
     site: str | None,
     all_sites: bool,
+    kind: str | None,
     shadow: bool,
     until: datetime | None,
     reject_existing: bool,
@@ -93,6 +100,8 @@ def add_ban(
         )
     if bool(site) == all_sites:
         raise click.UsageError("Give exactly one of --site KEY or --all.")
+    if shadow and kind not in (None, "shadow"):
+        raise click.UsageError(f"--shadow and --kind {kind} contradict each other; give one.")
     ((target, value),) = given.items()
     try:
         ban = bans.add_ban(
@@ -101,7 +110,7 @@ def add_ban(
             site_key=site,
             target=target,
             value=value,
-            kind="shadow" if shadow else "hard",
+            kind="shadow" if shadow else kind or "hard",
             until=until,
             reason=reason,
             public_reason=public_reason,

@@ -67,8 +67,10 @@ def check_article_id(article_id: str) -> None:
         )
 
 
-def _article_for_comment(site: Site, article_id: str, url: str | None, title: str | None):
-    """Return the article, creating it on its first comment (safely under concurrent posts)."""
+def find_or_create_article(
+    site: Site, article_id: str, url: str | None = None, title: str | None = None
+) -> Article:
+    """Return the article, creating it when new (safely under concurrent requests)."""
     article = db.session.scalar(
         select(Article).where(Article.site_id == site.id, Article.external_id == article_id)
     )
@@ -168,7 +170,7 @@ def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -
     identity = identity_of(data["commenter_key"], data["author_email"], client.ip)
     # Before anything is written: a hard-banned submission leaves no trace.
     shadow = check_submission(site, identity)
-    article = _article_for_comment(site, article_id, data["article_url"], data["article_title"])
+    article = find_or_create_article(site, article_id, data["article_url"], data["article_title"])
     if article_is_closed(site, article):
         db.session.rollback()
         raise ConflictError("Comments on this article are closed.")

@@ -76,6 +76,9 @@ class Config:
     # A job with a backlog behind it moderates up to this many comments in one transaction and
     # one Redis round trip (1 turns batching off).
     MODERATION_BATCH_SIZE = max(1, _env_int("TALKBACK_MODERATION_BATCH", 50))
+    # CPU threads each worker gives the semantic model (ONNX Runtime). One per worker process
+    # scales best: run as many workers as cores (docs/operators.md, "Scaling").
+    MODEL_THREADS = max(1, _env_int("TALKBACK_MODEL_THREADS", 1))
 
     # The sweeper re-enqueues comments still pending this long after submission (outbox retry).
     SWEEP_AFTER_SECONDS = _env_float("TALKBACK_SWEEP_AFTER", 10.0)

@@ -13,7 +13,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from . import auth, bans, operator_log, sites
+from . import articles, auth, bans, operator_log, sites
 from .console import sites_of
 from .errors import NotFoundError, TalkbackError
 from .extensions import db
@@ -34,6 +34,31 @@ THRESHOLDS = {
     "spam_hold": "Spam: hold at",
     "spam_reject": "Spam: reject at",
 }
+# Graduated trust and the commenter's record: (label, hint), in the form's order.
+RECORD_SETTINGS = {
+    "trusted_after": (
+        "Trust a commenter after (published comments)",
+        "With none rejected in the record window, their comments are held only at the trusted "
+        "threshold. 0: trust nobody.",
+    ),
+    "trusted_hold": (
+        "Trusted commenters: hold at",
+        "A score from 0 to 1, not below the hold thresholds above.",
+    ),
+    "record_days": (
+        "Record window (days)",
+        "How far back trust and the rejection share look at a commenter's decided comments.",
+    ),
+    "rejection_rate_hold": (
+        "Hold at this share of rejections",
+        "From 0 to 1: 0.5 holds a commenter half of whose decided comments in the window were "
+        "rejected. 0: off.",
+    ),
+    "rejection_rate_min": (
+        "…once they have (decided comments)",
+        "Fewer decided comments in the window don't count.",
+    ),
+}
 WORD_LISTS = {
     "banned_words": "Banned words (rejected)",
     "suspect_words": "Suspect words (held for a moderator)",
@@ -53,9 +78,11 @@ SITE_LABELS = {
     "policy.new_commenter_holds": "Hold a new commenter's first comments",
     "policy.velocity_limit": "Velocity limit",
     "policy.hold_links": "Hold comments with links",
+    **{f"policy.{name}": label for name, (label, _) in RECORD_SETTINGS.items()},
     **{f"policy.{name}": label.split(" (")[0] for name, label in WORD_LISTS.items()},
     **{f"rate_limits.{name}": f"Rate limit: {label}" for name, label in RATE_LIMITS.items()},
     "moderators": "Moderators",
+    "article": "Pre-moderate an article",
 }
 TARGETS = {
     BanTarget.COMMENTER_KEY.value: "Commenter key",
@@ -67,9 +94,11 @@ TARGETS = {
 KINDS = {
     BanKind.HARD.value: "Hard: refuse their comments, with a message",
     BanKind.SHADOW.value: "Shadow: accept their comments, show them to nobody else",
+    BanKind.HOLD.value: "Hold: accept their comments, and hold every one for a moderator "
+    "(they are never told)",
 }
 # The log's filter: prefixes of the action names (service.operator_log).
-ACTION_KINDS = {"site.": "Sites", "ban.": "Bans", "privacy.": "Privacy"}
+ACTION_KINDS = {"site.": "Sites", "article.": "Articles", "ban.": "Bans", "privacy.": "Privacy"}
 ALL_SITES = "*"
 LOG_LIMIT = 200
 FIX_FIELDS = "Nothing was saved. Please correct the fields marked below."
@@ -137,6 +166,10 @@ def _site_form_data(shown: dict) -> tuple[dict, dict[str, list[str]]]:
         "new_commenter_holds": numbers.read("policy.new_commenter_holds", int),
         "hold_links": request.form.get("policy.hold_links") == "on",
         "velocity_limit": numbers.read("policy.velocity_limit", int),
+        **{
+            name: numbers.read(f"policy.{name}", float if name.endswith("_hold") else int)
+            for name in RECORD_SETTINGS
+        },
         **{name: _lines(f"policy.{name}") for name in WORD_LISTS},
     }
     data = {
@@ -254,12 +287,21 @@ def _site_errors(error: TalkbackError) -> dict[str, list[str]]:
     return errors
 
 
-def _edit_page(site: Site, values: dict, errors: dict | None = None, status: int = 200):
+def _edit_page(
+    site: Site,
+    values: dict,
+    errors: dict | None = None,
+    status: int = 200,
+    premoderate: str = "",
+):
     page = render_template(
         "console/site_edit.html",
         site=site,
         values=values,
         errors=errors or {},
+        premoderated=articles.premoderated_articles(site.key, site_ids=None),
+        premoderate=premoderate,
+        record_settings=RECORD_SETTINGS,
         accounts=_moderator_accounts(),
         languages=LANGUAGES,
         modes=POLICY_MODES,
@@ -298,6 +340,31 @@ def site_update(key: str):
         return _edit_page(_find_site(key), _posted_site_values(), _site_errors(error), 422)
     flash("Settings saved.", "notice")
     return redirect(url_for("console_admin.site_edit", key=key))
+
+
+@bp.post("/sites/<key>/premoderation")
+@auth.operator_required
+def site_premoderation(key: str):
+    """Switch an article's pre-moderation from the site's page; on errors show the page again."""
+    site = _find_site(key)
+    article_id = request.form.get("article", "").strip()
+    switch_on = request.form.get("premoderated") == "on"
+    try:
+        articles.set_premoderated(
+            key, article_id, switch_on, actor=auth.current_actor(), site_ids=None
+        )
+    except TalkbackError as error:
+        db.session.rollback()
+        errors = _site_errors(error)
+        return _edit_page(site, _site_form_values(site), errors, 422, premoderate=article_id)
+    if switch_on:
+        flash(
+            f"Article “{article_id}” is pre-moderated: its new comments wait for a moderator.",
+            "notice",
+        )
+    else:
+        flash(f"Article “{article_id}” is no longer pre-moderated.", "notice")
+    return redirect(url_for("console_admin.site_edit", key=key, _anchor="premoderated-heading"))
 
 
 @bp.post("/sites/<key>/close")

@@ -118,6 +118,8 @@ class Article(db.Model):
     url: Mapped[str | None] = mapped_column(String(2000))
     title: Mapped[str | None] = mapped_column(String(300))
     is_closed: Mapped[bool] = mapped_column(default=False)
+    # A hot story: every new comment on it waits for a moderator (switched by its moderators).
+    premoderated: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     site: Mapped[Site] = relationship()
@@ -315,10 +317,12 @@ class BanTarget(enum.StrEnum):
 
 
 class BanKind(enum.StrEnum):
-    """Hard bans refuse submissions; shadow bans accept them and show them to nobody else."""
+    """Hard bans refuse submissions; shadow bans accept them and show them to nobody else; hold
+    bans (a watchlist) accept them and hold every one for a moderator."""
 
     HARD = "hard"
     SHADOW = "shadow"
+    HOLD = "hold"
 
 
 class Ban(db.Model):

@@ -317,7 +317,12 @@ def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | N
                 "id": comment.id,
                 "status": comment.status.value,
                 "site": site_key,
-                "article": {"id": article.external_id, "title": article.title, "url": article.url},
+                "article": {
+                    "id": article.external_id,
+                    "title": article.title,
+                    "url": article.url,
+                    "premoderated": article.premoderated,
+                },
                 "parent": None
                 if parent is None
                 else {
@@ -484,7 +489,8 @@ def _audit_reason(reason: str | None, note: str | None) -> str:
     return reason or ""
 
 
-def _is_spam_reason(audit_reason: str | None) -> bool:
+def is_spam_reason(audit_reason: str | None) -> bool:
+    """Tell whether a decision's audit reason says spam (its first line is "spam")."""
     return (audit_reason or "").split("\n", 1)[0].strip().casefold() == "spam"
 
 
@@ -552,7 +558,7 @@ def _apply_decision(
         raise _stale(comment)
     if target == CommentStatus.APPROVED:
         learn(comment.site_id, comment.body_text, is_spam=False, commit=False)
-    elif _is_spam_reason(reason):
+    elif is_spam_reason(reason):
         learn(comment.site_id, comment.body_text, is_spam=True, commit=False)
     # Nothing else to invalidate: the public read path has no server-side cache (its ETag is
     # computed from the content), so the next read shows the decision.
@@ -687,7 +693,7 @@ def undo(comment_id: int, actor: str, site_ids: set[int] | None = None) -> dict:
     # Take back what the decision taught the spam model.
     if latest.to_status == CommentStatus.APPROVED:
         learn(comment.site_id, comment.body_text, is_spam=False, weight=-1, commit=False)
-    elif latest.to_status == CommentStatus.REJECTED and _is_spam_reason(latest.reason):
+    elif latest.to_status == CommentStatus.REJECTED and is_spam_reason(latest.reason):
         learn(comment.site_id, comment.body_text, is_spam=True, weight=-1, commit=False)
     db.session.commit()
     return {"id": comment.id, "status": latest.from_status}

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from workers.moderation import site_policy
+from workers.scoring.policy import Policy
 
 from . import accounts, operator_log
 from .errors import ConflictError, NotFoundError, UnprocessableError
@@ -188,6 +189,28 @@ def _check_thresholds(changes: Mapping, policy: dict) -> None:
                 f"threshold ({reject:g})."
             )
             raise UnprocessableError(message, {field: [message]})
+    _check_trusted_hold(changes, effective)
+
+
+def _check_trusted_hold(changes: Mapping, effective: Policy) -> None:
+    """Refuse a trusted commenters' hold threshold below a hold threshold: trust may only
+    loosen the holds. Checked when it is given, or while trust is on and a threshold changes."""
+    watched = {"trusted_hold", "trusted_after", *(f"{score}_hold" for score in SCORES)}
+    if not watched & set(changes):
+        return
+    if "trusted_hold" not in changes and effective.trusted_after <= 0:
+        return  # trust is off: its threshold is checked when trust is turned on
+    for score in SCORES:
+        hold_key = f"{score}_hold"
+        hold = getattr(effective, hold_key)
+        if effective.trusted_hold < hold:
+            given = "trusted_hold" in changes or hold_key not in changes
+            field = "policy.trusted_hold" if given else f"policy.{hold_key}"
+            message = (
+                f"The trusted commenters' hold threshold ({effective.trusted_hold:g}) must not "
+                f"be below the {score} hold threshold ({hold:g})."
+            )
+            raise UnprocessableError(message, {field: [message]})
 
 
 def _apply(site: Site, values: dict) -> dict[str, dict]:
@@ -257,13 +280,21 @@ def create_site(data: Mapping, *, actor: str) -> Site:
     return site
 
 
-def update_site(key: str, data: Mapping, *, actor: str) -> Site:
+def update_site(
+    key: str,
+    data: Mapping,
+    *,
+    actor: str,
+    action: str = "site.update",
+    details: Mapping | None = None,
+) -> Site:
     """Change some of a site's settings (the policy and rate limits are merged), and log it."""
     values = _load(SiteUpdateSchema(), data)
     site = get_site(key, lock=True)
     changes = _apply(site, values)
     if changes:
-        operator_log.record_action(actor, "site.update", key, changes)
+        # `details` lets a caller say why (threshold advice logs its figures beside the changes).
+        operator_log.record_action(actor, action, key, {**changes, **(details or {})})
         db.session.commit()
     return site
 

@@ -92,9 +92,9 @@ def test_deleted_comment_with_visible_replies_stays_as_a_tombstone(client, site,
 
 
 def test_nested_tombstones_hold_up_a_visible_grandchild(client, site, run_worker):
-    root = approved(client, run_worker, body="Root.")
-    middle = approved(client, run_worker, body="Middle.", parent_id=root["id"])
-    leaf = approved(client, run_worker, body="Leaf.", parent_id=middle["id"])
+    root = approved(client, run_worker, body="The first comment on the story.")
+    middle = approved(client, run_worker, body="A reply to the first.", parent_id=root["id"])
+    leaf = approved(client, run_worker, body="A reply to the reply.", parent_id=middle["id"])
     for posted in (root, middle):
         client.delete(f"/api/v1/comments/{posted['id']}", headers=_auth(posted["delete_token"]))
 

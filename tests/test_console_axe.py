@@ -40,6 +40,7 @@ def axe_context(chromium):
     [
         "/console/sites",
         "/console/sites/demo",
+        "/console/sites/demo/advice",
         "/console/bans",
         "/console/log",
         "/console/audit",

@@ -382,6 +382,7 @@ def test_a_card_has_everything_the_console_shows(call, sites):
         "id": "a1",
         "title": "Article a1",
         "url": "https://site-a.example/a1",
+        "premoderated": False,
     }
     assert card["parent"] == {
         "id": parent.id,
@@ -1055,6 +1056,8 @@ def test_the_openapi_document_describes_the_moderation_api(client):
         f"{API}/events",
         f"{API}/audit",
         f"{API}/summary",
+        f"{API}/sites/{{site}}/articles/{{article}}/premoderation",
+        f"{API}/sites/{{site}}/premoderated-articles",
     }
     decision = spec["paths"][f"{API}/comments/{{comment_id}}/decision"]["post"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(decision["responses"])

@@ -1,6 +1,7 @@
 """The moderation engine end to end: site policy, Redis activity signals, the learned model,
 external scorers, re-scoring and the evaluation command, on the real database, Redis and RQ."""
 
+import csv
 import json
 import os
 import subprocess
@@ -250,6 +251,42 @@ def test_evaluate_prints_a_table_then_the_metrics_as_json():
     # A regression guard, far below the measured numbers in docs/quality.md.
     assert metrics["toxic_auc"] > 0.9 and metrics["spam_auc"] > 0.9
     assert any(line.startswith("evasive") for line in lines)
+
+
+def test_evaluate_compares_models_and_policies_side_by_side(tmp_path):
+    dataset = tmp_path / "small.csv"
+    with FIXTURE.open(encoding="utf-8") as source:
+        rows = list(csv.DictReader(source))
+    # A few rows of each label: enough to compare, quick to score twice.
+    picked = [
+        row
+        for label, count in (("ok", 6), ("toxic", 4), ("spam", 4))
+        for row in [row for row in rows if row["label"] == label][:count]
+    ]
+    with dataset.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["text", "label", "category"])
+        writer.writeheader()
+        writer.writerows(picked)
+    result = _evaluate(str(dataset), "--compare-model", "lexical")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert "full" in lines[0] and "lexical" in lines[0]
+    assert any(line.split()[:1] == ["approved_bad_rate"] for line in lines)
+    metrics = json.loads(lines[-1])
+    assert metrics["rows"] == metrics["compare"]["rows"] == 14
+    assert set(metrics["categories"]) == {row["category"] for row in picked}
+    assert metrics["categories"]["polite"]["rows"] == 6
+    # Everything held: a policy whose hold thresholds are 0, side by side with the default.
+    hold_all = tmp_path / "hold_all.json"
+    hold_all.write_text(json.dumps({"toxicity_hold": 0.0, "spam_hold": 0.0}))
+    result = _evaluate(str(dataset), "--compare-policy", str(hold_all))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert metrics["compare"]["approved_ok_rate"] == 0.0
+    assert metrics["approved_ok_rate"] > 0.5
+    refused = _evaluate(str(dataset), "--policy", '{"toxicity_hold": 0.4, "colour": "red"}')
+    assert refused.returncode != 0
+    assert "--policy" in refused.stderr and "not policy settings: colour" in refused.stderr
 
 
 def test_evaluate_explains_a_bad_dataset(tmp_path):

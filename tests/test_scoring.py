@@ -62,13 +62,33 @@ def test_disguised_words_are_named_in_the_reasons():
             "incitement to self-harm: “kill yourself” (written “k i l l  y o u r s e l f”)",
             REJECTED,
         ),
-        ("these people are vermin", "dehumanizing language: “are vermin”", HELD),
+        ("these people are vermin", "dehumanizing language: “are vermin”", REJECTED),
     ],
 )
 def test_harmful_phrasings_the_model_misses_are_caught_and_quoted(text, reason, status):
     scores = score_comment(text)
     assert reason in scores.toxicity_reasons
     assert decide(scores, DEFAULTS).status == status
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [
+        'He shouted "I will find where you live" at the bailiff and was fined.',
+        "The court heard he told her “I will find where you live” twice.",
+        "Her ex texted 'I will find where you live' and the police didn't act.",
+    ],
+)
+def test_a_phrasing_in_quotation_marks_is_read_as_reported_speech(reported):
+    scores = score_comment(reported)
+    assert "a threat, in quotation marks: “I will find where you live”" in scores.toxicity_reasons
+    assert decide(scores, DEFAULTS).status == APPROVED
+
+
+def test_the_same_phrasing_as_the_authors_own_words_is_not_approved():
+    scores = score_comment("Bailiff or not, I will find where you live.")
+    assert "a threat: “I will find where you live”" in scores.toxicity_reasons
+    assert decide(scores, DEFAULTS).status != APPROVED
 
 
 def test_banned_words_reject_and_suspect_words_hold_with_the_listed_entry():
@@ -124,7 +144,10 @@ def test_near_duplicates_and_velocity_come_from_the_context():
     scores = score_comment(POLITE, context)
     assert "near-duplicate of 4 comments in the last hour" in scores.spam_reasons
     assert "6 comments from this commenter in the last 10 minutes" in scores.spam_reasons
-    assert "12 comments from this IP address in the last 10 minutes" in scores.spam_reasons
+    assert (
+        "12 comments from this IP address in the last 10 minutes, with no usual volume here"
+        in scores.spam_reasons
+    )
     assert decide(scores, DEFAULTS).status == REJECTED
 
 

@@ -40,6 +40,11 @@ EVERY_SETTING = {
         "allowed_domains": ["Example.org"],
         "denied_domains": ["spam.example", "SPAM.example."],
         "velocity_limit": 3,
+        "trusted_after": 10,
+        "trusted_hold": 0.85,
+        "record_days": 60,
+        "rejection_rate_hold": 0.5,
+        "rejection_rate_min": 4,
     },
 }
 

@@ -1,10 +1,13 @@
 """Recent activity on a site, kept in Redis: near-duplicate text and posting velocity.
 
 Each comment leaves its MinHash signature in one sorted set per band (for the duplicate window)
-and its id in per-commenter and per-IP sorted sets (for the velocity window). One Lua script
-reads and writes all of a comment's keys in a single command, and a batch of comments goes in
-one round trip. Members are derived from the comment id, so a job that runs twice for one
-comment counts it once.
+and its id in per-commenter, per-IP and per-network sorted sets (for the velocity window). An
+address also keeps its usual volume: a count that decays with a time constant of a week, so a
+mobile carrier's shared address (thousands of readers behind one IP, carrier-grade NAT) is
+judged against its own busy normal, not against one person's pace. One Lua script reads and
+writes all of a comment's keys in a single command, and a batch of comments goes in one round
+trip. Members are derived from the comment id, so a job that runs twice for one comment counts
+it once in the windows (the usual volume is a rough average, and a repeat barely moves it).
 """
 
 from __future__ import annotations
@@ -21,11 +24,21 @@ from workers.scoring.normalize import Normalized
 
 log = logging.getLogger(__name__)
 
-# KEYS: the band keys, then the velocity keys. ARGV: band count, the band member ("ID:" followed
-# by the packed signature, so candidates arrive with their signatures), the "ID:" prefix, the
-# comment id, the posting time, and the oldest times still inside the duplicate and velocity
-# windows, then both windows in seconds for the keys' expiry. Reads come first, so a comment
-# never finds itself; the reply is {velocity counts, distinct near-duplicate candidates}.
+# The time constant of an address's usual volume, and how long its record outlives silence.
+USUAL_SECONDS = 7 * 24 * 3600
+USUAL_EXPIRY = 4 * USUAL_SECONDS
+# The velocity keys that belong to an address, whose volume is judged against its usual one.
+ADDRESS_KINDS = ("ip", "network")
+
+# KEYS: the band keys, then the velocity keys (the commenter's first if any), then one usual-
+# volume hash per address velocity key. ARGV: band count, the band member ("ID:" followed by
+# the packed signature, so candidates arrive with their signatures), the "ID:" prefix, the
+# comment id, the posting time, the oldest times still inside the duplicate and velocity
+# windows, both windows in seconds for the keys' expiry, the count of usual-volume hashes, the
+# usual volume's time constant and its expiry. Reads come first, so a comment never finds
+# itself; the reply is {velocity counts, distinct near-duplicate candidates, usual volumes},
+# each usual volume being the address's decayed count before this comment (a string: Lua
+# numbers would be truncated to integers on the way out).
 RECORD_AND_COUNT = """
 local bands = tonumber(ARGV[1])
 local member, prefix, id, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -43,24 +56,41 @@ for i = 1, bands do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[6])
   redis.call('EXPIRE', KEYS[i], ARGV[8])
 end
+local usual_count, tau, usual_expiry = tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12]
 local counts = {}
-for i = bands + 1, #KEYS do
+for i = bands + 1, #KEYS - usual_count do
   redis.call('ZADD', KEYS[i], now, id)
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[7])
   counts[#counts + 1] = redis.call('ZCOUNT', KEYS[i], ARGV[7], now)
   redis.call('EXPIRE', KEYS[i], ARGV[9])
 end
-return {counts, found}
+local usual = {}
+for i = #KEYS - usual_count + 1, #KEYS do
+  local stored = redis.call('HMGET', KEYS[i], 'count', 'at')
+  local count, at = tonumber(stored[1]) or 0, tonumber(stored[2]) or tonumber(now)
+  local decayed = count * math.exp(-math.max(0, tonumber(now) - at) / tau)
+  usual[#usual + 1] = tostring(decayed)
+  redis.call('HSET', KEYS[i], 'count', tostring(decayed + 1), 'at', now)
+  redis.call('EXPIRE', KEYS[i], usual_expiry)
+end
+return {counts, found, usual}
 """
 
 
 @dataclass(frozen=True)
 class Activity:
-    """What Redis knows about a comment's neighbours."""
+    """What Redis knows about a comment's neighbours.
+
+    `*_recent` count the other comments in the velocity window; `*_usual` is how many an
+    address sends in such a window on average over the last week or so.
+    """
 
     near_duplicates: int = 0
     commenter_recent: int = 0
     ip_recent: int = 0
+    ip_usual: float = 0.0
+    network_recent: int = 0
+    network_usual: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +103,7 @@ class Posting:
     text: Normalized
     commenter_key: str | None
     ip_hash: str | None
+    network_hash: str | None = None
 
 
 def record_and_count(
@@ -98,14 +129,23 @@ def record_and_count(
             ]
             velocity = {
                 kind: f"talkback:velocity:{posting.site_id}:{kind}:{value}"
-                for kind, value in (("commenter", posting.commenter_key), ("ip", posting.ip_hash))
+                for kind, value in (
+                    ("commenter", posting.commenter_key),
+                    ("ip", posting.ip_hash),
+                    ("network", posting.network_hash),
+                )
                 if value
             }
+            usual = [
+                f"talkback:usual:{posting.site_id}:{kind}:{key.rsplit(':', 1)[1]}"
+                for kind, key in velocity.items()
+                if kind in ADDRESS_KINDS
+            ]
             kinds.append(list(velocity))
             prefix = f"{posting.comment_id}:".encode()
             at = posting.posted_at
             script(
-                keys=[*bands, *velocity.values()],
+                keys=[*bands, *velocity.values(), *usual],
                 args=[
                     len(bands),
                     prefix + similarity.pack(sig),
@@ -116,6 +156,9 @@ def record_and_count(
                     repr(at - velocity_window),
                     duplicate_window,
                     velocity_window,
+                    len(usual),
+                    USUAL_SECONDS,
+                    USUAL_EXPIRY,
                 ],
                 client=pipe,
             )
@@ -125,13 +168,13 @@ def record_and_count(
         log.warning("comments %s: recent-activity signals skipped, Redis failed: %s", ids, error)
         return [Activity() for _ in postings]
     return [
-        _activity(sig, reply, kind)
+        _activity(sig, reply, kind, velocity_window)
         for sig, reply, kind in zip(signatures, replies, kinds, strict=True)
     ]
 
 
-def _activity(sig: tuple[int, ...], reply: list, kinds: list[str]) -> Activity:
-    counts, found = reply
+def _activity(sig: tuple[int, ...], reply: list, kinds: list[str], window: int) -> Activity:
+    counts, found, usual_counts = reply
     signatures = {}
     for member in found:
         comment_id, separator, packed = bytes(member).partition(b":")
@@ -144,4 +187,18 @@ def _activity(sig: tuple[int, ...], reply: list, kinds: list[str]) -> Activity:
     )
     # Each count includes this comment; the signal is about the others.
     recent = {kind: max(0, int(count) - 1) for kind, count in zip(kinds, counts, strict=True)}
-    return Activity(near_duplicates, recent.get("commenter", 0), recent.get("ip", 0))
+    # A count decayed with time constant tau approximates rate * tau, so the comments expected
+    # in one window are count * window / tau.
+    addresses = [kind for kind in kinds if kind in ADDRESS_KINDS]
+    usual = {
+        kind: float(count) * window / USUAL_SECONDS
+        for kind, count in zip(addresses, usual_counts, strict=True)
+    }
+    return Activity(
+        near_duplicates,
+        recent.get("commenter", 0),
+        recent.get("ip", 0),
+        usual.get("ip", 0.0),
+        recent.get("network", 0),
+        usual.get("network", 0.0),
+    )

@@ -2,7 +2,11 @@
 
 Datasets are CSV files with `text,label` (label ok, toxic or spam; an optional `category`
 column gets its own rows in the table), or one of the public sets in ../shared/data read
-through a converter (`--format youtube|jigsaw|davidson|sms`).
+through a converter (`--format youtube|jigsaw|davidson|sms|hatecheck`).
+
+Two setups can be scored side by side: a policy (the site settings, as JSON) and a model,
+`full` (the semantic model with every other signal) or `lexical` (without the semantic model:
+the engine as it was before it, for comparison).
 """
 
 from __future__ import annotations
@@ -16,10 +20,14 @@ from pathlib import Path
 
 from .scoring import Policy, ScoringContext, decide, score_comment
 from .scoring.learned import Counts, comment_features
+from .scoring.normalize import normalize
 from .scoring.policy import APPROVED, HELD, REJECTED
 
 LABELS = ("ok", "toxic", "spam")
-FORMATS = ("csv", "youtube", "jigsaw", "davidson", "sms")
+FORMATS = ("csv", "youtube", "jigsaw", "davidson", "sms", "hatecheck")
+MODELS = ("full", "lexical")
+# Texts read by the semantic model at once: large enough to batch, small enough for progress.
+READ_BATCH = 64
 
 
 class DatasetError(ValueError):
@@ -54,6 +62,7 @@ def guess_format(path: Path) -> str:
         ("jigsaw", "jigsaw"),
         ("davidson", "davidson"),
         ("sms", "smsspam"),
+        ("hatecheck", "test_suite_cases"),
     ):
         if marker in name:
             return fmt
@@ -74,6 +83,7 @@ def load_rows(path: Path, fmt: str = "csv", group_column: str | None = None) -> 
             "youtube": {"CONTENT", "CLASS"},
             "jigsaw": {"comment_text", "toxic"},
             "davidson": {"tweet", "class"},
+            "hatecheck": {"test_case", "label_gold", "functionality"},
         }[fmt]
         if not needed <= columns:
             raise DatasetError(
@@ -82,9 +92,13 @@ def load_rows(path: Path, fmt: str = "csv", group_column: str | None = None) -> 
             )
         if group_column and group_column not in columns:
             raise DatasetError(f"{path}: there is no column {group_column!r} to group by")
-        convert = {"csv": _csv_row, "youtube": _youtube_row, "jigsaw": _jigsaw_row}.get(
-            fmt, _davidson_row
-        )
+        convert = {
+            "csv": _csv_row,
+            "youtube": _youtube_row,
+            "jigsaw": _jigsaw_row,
+            "davidson": _davidson_row,
+            "hatecheck": _hatecheck_row,
+        }[fmt]
         rows = []
         for number, record in enumerate(reader, 2):
             row = convert(record, number)
@@ -120,6 +134,14 @@ def _davidson_row(record: dict, number: int) -> Row:
     return Row(html.unescape(record["tweet"]), label, category)
 
 
+def _hatecheck_row(record: dict, number: int) -> Row:
+    # HateCheck (Röttger et al. 2021) labels hate against groups; abuse aimed at one person
+    # ("target_indiv_nh") is "not hateful" there, but a news site's moderators remove it too.
+    functionality = record["functionality"].strip()
+    hateful = record["label_gold"].strip() == "hateful" or functionality == "target_indiv_nh"
+    return Row(record["test_case"].strip(), "toxic" if hateful else "ok", functionality)
+
+
 def _sms_row(line: str, number: int) -> Row:
     label, _, text = line.rstrip("\n").partition("\t")
     if label not in ("ham", "spam"):
@@ -133,21 +155,45 @@ def score_rows(
     policy: Policy | None = None,
     learned: Counts | None = None,
     progress: Callable[[int], None] = lambda advanced: None,
+    model: str = "full",
 ) -> list[Scored]:
     """Score each row as from an established commenter and decide it under the policy."""
+    from .scoring import semantic
+
+    if model not in MODELS:
+        raise ValueError(f"model {model!r} is not one of {', '.join(MODELS)}")
     policy = policy or Policy()
     context = ScoringContext(learned=learned)
+    rows = list(rows)
     scored = []
-    for row in rows:
-        scores = score_comment(row.text, context, policy)
-        decision = decide(scores, policy, prior_comments=None)
-        scored.append(Scored(row, scores.toxicity, scores.spam, decision.status))
-        progress(1)
+    for start in range(0, len(rows), READ_BATCH):
+        batch = rows[start : start + READ_BATCH]
+        texts = [normalize(row.text) for row in batch]
+        readings = (
+            semantic.read([text.readable() for text in texts])
+            if model == "full"
+            else [None] * len(batch)
+        )
+        for row, text, reading in zip(batch, texts, readings, strict=True):
+            scores = score_comment(
+                row.text,
+                context,
+                policy,
+                normalized=text,
+                reading=reading,
+                semantic_model=model == "full",
+            )
+            decision = decide(scores, policy)
+            scored.append(Scored(row, scores.toxicity, scores.spam, decision.status))
+        progress(len(batch))
     return scored
 
 
 def leave_one_group_out(
-    rows: list[Row], policy: Policy | None = None, progress=lambda advanced: None
+    rows: list[Row],
+    policy: Policy | None = None,
+    progress=lambda advanced: None,
+    model: str = "full",
 ) -> tuple[list[Scored], dict[str, dict]]:
     """Score each group with the learned model trained on the other groups' labels only.
 
@@ -164,7 +210,7 @@ def leave_one_group_out(
             if row.group != group:
                 counts.learn(feature_list, row.label == "spam")
         held_out = [row for row in rows if row.group == group]
-        result = score_rows(held_out, policy, counts, progress)
+        result = score_rows(held_out, policy, counts, progress, model)
         per_group[group] = spam_f1(result, (policy or Policy()).spam_hold)
         scored += result
     return scored, per_group
@@ -212,6 +258,9 @@ def summary(scored: list[Scored]) -> dict:
     def rounded(value: float | None) -> float | None:
         return None if value is None else round(value, 4)
 
+    categories: dict[str, list[Scored]] = defaultdict(list)
+    for item in scored:
+        categories[item.row.category].append(item)
     return {
         "rows": len(scored),
         "toxic_auc": rounded(roc_auc([i.toxicity for i in ok], [i.toxicity for i in toxic])),
@@ -221,6 +270,16 @@ def summary(scored: list[Scored]) -> dict:
         "held_rate": share(scored, HELD),
         "rejected_rate": share(scored, REJECTED),
         "rejected_ok_rate": share(ok, REJECTED),
+        "categories": {
+            category: {
+                "label": items[0].row.label,
+                "rows": len(items),
+                "approved_rate": share(items, APPROVED),
+                "held_rate": share(items, HELD),
+                "rejected_rate": share(items, REJECTED),
+            }
+            for category, items in sorted(categories.items())
+        },
     }
 
 
@@ -242,3 +301,37 @@ def table(scored: list[Scored]) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def side_by_side(first: list[Scored], second: list[Scored], names: tuple[str, str]) -> str:
+    """Return a table of two setups' decisions per category, approved/held/rejected each."""
+    columns = [_rates(first), _rates(second)]
+    keys = sorted(set(columns[0]) | set(columns[1]), key=lambda key: (key[1], key[0]))
+    width = max(25, *(len(name) + 2 for name in names))
+    lines = [
+        f"{'':<21}{'':>6}" + "".join(f"{name[: width - 2]:>{width}}" for name in names),
+        f"{'category':<14}{'label':<7}{'rows':>6}" + f"{'approved/held/rejected':>{width}}" * 2,
+    ]
+    for key in keys:
+        total = next(column[key][0] for column in columns if key in column)
+        cells = [
+            f"{'/'.join(f'{rate:.0%}' for rate in column[key][1:]):>{width}}"
+            if key in column
+            else f"{'-':>{width}}"
+            for column in columns
+        ]
+        lines.append(f"{key[0][:13]:<14}{key[1]:<7}{total:>6}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def _rates(scored: list[Scored]) -> dict[tuple[str, str], tuple[int, float, float, float]]:
+    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for item in scored:
+        counts[(item.row.category, item.row.label)][item.status] += 1
+    return {
+        key: (
+            sum(statuses.values()),
+            *(statuses[status] / sum(statuses.values()) for status in (APPROVED, HELD, REJECTED)),
+        )
+        for key, statuses in counts.items()
+    }

@@ -7,7 +7,7 @@ cookie (service.auth); a moderator sees and acts on their assigned sites only.
 from flask import jsonify
 from flask.views import MethodView
 
-from .. import auth, moderation
+from .. import articles, auth, moderation
 from ..moderation import Period, StaleDecisionError
 from ..schemas import moderation as schemas
 from ..schemas.errors import ErrorSchema
@@ -177,3 +177,36 @@ class Summary(MethodView):
         return moderation.summary(
             auth.current_site_ids(), site=args["site"], period=Period(args["since"], args["until"])
         )
+
+
+@bp.route("/sites/<string:site>/articles/<string:article>/premoderation")
+class ArticlePremoderation(MethodView):
+    """An article's pre-moderation, for hot stories."""
+
+    @bp.doc(security=SECURITY)
+    @bp.arguments(schemas.PremoderationSchema)
+    @bp.response(200, schemas.ArticlePremoderationSchema)
+    @_errors(401, 403, 404, 422)
+    def put(self, data, site, article):
+        """Switch pre-moderation of an article (created if it has no comment yet); logged."""
+        switched = articles.set_premoderated(
+            site,
+            article,
+            data["premoderated"],
+            actor=auth.current_actor(),
+            site_ids=auth.current_site_ids(),
+        )
+        return articles.article_dict(switched, site)
+
+
+@bp.route("/sites/<string:site>/premoderated-articles")
+class PremoderatedArticles(MethodView):
+    """A site's pre-moderated articles."""
+
+    @bp.doc(security=SECURITY)
+    @bp.response(200, schemas.PremoderatedArticlesSchema)
+    @_errors(401, 403, 404)
+    def get(self, site):
+        """List the site's pre-moderated articles, the latest created first."""
+        found = articles.premoderated_articles(site, site_ids=auth.current_site_ids())
+        return {"articles": [articles.article_dict(article, site) for article in found]}

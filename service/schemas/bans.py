@@ -72,7 +72,8 @@ class BanCreateSchema(Schema):
         validate=_one_of(KINDS),
         metadata={
             "description": "hard: submissions refused (403). shadow: accepted, shown to "
-            "their author only."
+            "their author only. hold: accepted (202), and every one held for a moderator; the "
+            "commenter is never told (a watchlist)."
         },
     )
     until = Until(
@@ -96,7 +97,10 @@ class BanCreateSchema(Schema):
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=PUBLIC_REASON_MAX),
-        metadata={"description": "Shown to a hard-banned commenter by the widget."},
+        metadata={
+            "description": "Shown to a hard-banned commenter by the widget. Not allowed on a "
+            "hold ban, which its commenter is never shown."
+        },
     )
     reject_existing = fields.Boolean(
         load_default=False,

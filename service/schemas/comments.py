@@ -2,6 +2,8 @@
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from workers.scoring.policy import reasons_for_author
+
 from .fields import EmailAddress, TrimmedString, UTCDateTime
 
 COMMENTER_KEY = validate.Regexp(
@@ -102,9 +104,20 @@ class OwnCommentSchema(Schema):
     author_name = fields.String()
     title = fields.String(allow_none=True)
     body_html = fields.String()
-    reasons = fields.List(fields.String())
+    reasons = fields.Method(
+        "_reasons",
+        metadata={
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The automatic decision's reasons, as the author may read them.",
+        },
+    )
     created_at = UTCDateTime()
     decided_at = UTCDateTime(allow_none=True)
+
+    def _reasons(self, comment) -> list[str]:
+        # A hold ban (a watchlist) shows as waiting for a moderator, never as a list.
+        return reasons_for_author(comment.reasons or [])
 
 
 class DeleteTokenHeaderSchema(Schema):

@@ -67,6 +67,9 @@ class CardArticleSchema(Schema):
     id = fields.String()
     title = fields.String(allow_none=True)
     url = fields.String(allow_none=True)
+    premoderated = fields.Boolean(
+        metadata={"description": "Every new comment on the article waits for a moderator."}
+    )
 
 
 class CardParentSchema(Schema):
@@ -364,3 +367,31 @@ class SummarySchema(Schema):
 
     moderators = fields.List(fields.Nested(ModeratorSummarySchema))
     automatic = fields.Nested(AutomaticSummarySchema)
+
+
+class PremoderationSchema(Schema):
+    """Switch an article's pre-moderation."""
+
+    class Meta:
+        unknown = RAISE
+
+    premoderated = fields.Boolean(
+        required=True,
+        metadata={"description": "true: every new comment on the article waits for a moderator."},
+    )
+
+
+class ArticlePremoderationSchema(Schema):
+    """An article and whether it is pre-moderated."""
+
+    site = fields.String()
+    article = fields.String(metadata={"description": "The site's own article id."})
+    title = fields.String(allow_none=True)
+    url = fields.String(allow_none=True)
+    premoderated = fields.Boolean()
+
+
+class PremoderatedArticlesSchema(Schema):
+    """A site's pre-moderated articles, the latest created first."""
+
+    articles = fields.List(fields.Nested(ArticlePremoderationSchema))

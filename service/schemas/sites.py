@@ -26,6 +26,8 @@ LIST_MAX = 2000
 RATE_LIMIT_KINDS = ("submit", "report", "delete")
 RATE_LIMIT_MAX_LENGTH = 200
 SCORES = ("toxicity", "spam")
+TRUSTED_AFTER_MAX = 10000
+RECORD_DAYS_MAX = 3650
 MODERATORS_MAX = 200
 ACTIONS_LIMIT_MAX = 500
 
@@ -201,7 +203,8 @@ class PolicySchema(Schema):
     error_messages = {  # noqa: RUF012 (marshmallow's class attribute)
         "unknown": "Not a policy setting; use mode, toxicity_hold, toxicity_reject, spam_hold, "
         "spam_reject, new_commenter_holds, hold_links, banned_words, suspect_words, "
-        "allowed_domains, denied_domains or velocity_limit."
+        "allowed_domains, denied_domains, velocity_limit, trusted_after, trusted_hold, "
+        "record_days, rejection_rate_hold or rejection_rate_min."
     }
 
     mode = fields.String(
@@ -244,6 +247,54 @@ class PolicySchema(Schema):
         allow_none=True,
         validate=validate.Range(min=1, max=10000, error="Use a whole number from 1 to 10000."),
         metadata={"description": "Comments per velocity window that look automated."},
+    )
+    trusted_after = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(
+            min=0, max=TRUSTED_AFTER_MAX, error=f"Use a whole number from 0 to {TRUSTED_AFTER_MAX}."
+        ),
+        metadata={
+            "description": "A commenter with this many published comments and no rejection in "
+            "record_days is trusted (0: nobody is)."
+        },
+    )
+    trusted_hold = fields.Float(
+        allow_none=True,
+        validate=validate.Range(min=0, max=1, error="Use a number from 0 to 1."),
+        metadata={
+            "description": "A trusted commenter's comment is held only at or above this score "
+            "(not below the hold thresholds)."
+        },
+    )
+    record_days = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(
+            min=1, max=RECORD_DAYS_MAX, error=f"Use a number of days from 1 to {RECORD_DAYS_MAX}."
+        ),
+        metadata={
+            "description": "Days of a commenter's decisions that trust and the rejection "
+            "rate look at."
+        },
+    )
+    rejection_rate_hold = fields.Float(
+        allow_none=True,
+        validate=validate.Range(min=0, max=1, error="Use a number from 0 to 1 (0: off)."),
+        metadata={
+            "description": "Hold a commenter whose decided comments in record_days are at "
+            "least this share rejections (0: off)."
+        },
+    )
+    rejection_rate_min = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(
+            min=1, max=TRUSTED_AFTER_MAX, error=f"Use a whole number from 1 to {TRUSTED_AFTER_MAX}."
+        ),
+        metadata={
+            "description": "Decided comments a commenter needs before the rejection rate counts."
+        },
     )
 
 
@@ -335,6 +386,11 @@ class EffectivePolicySchema(Schema):
     allowed_domains = fields.List(fields.String())
     denied_domains = fields.List(fields.String())
     velocity_limit = fields.Integer()
+    trusted_after = fields.Integer()
+    trusted_hold = fields.Float()
+    record_days = fields.Integer()
+    rejection_rate_hold = fields.Float()
+    rejection_rate_min = fields.Integer()
 
 
 class SiteSchema(Schema):

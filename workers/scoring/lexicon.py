@@ -219,3 +219,18 @@ HARMS = (
 def find_harms(text: Normalized) -> list[tuple[Harm, Match]]:
     """Return each kind of harmful phrasing found in the text, with its first match."""
     return [(harm, match) for harm in HARMS if (match := harm.find(text)) is not None]
+
+
+# A passage in quotation marks. A straight or curly single quote opens only where no letter
+# precedes it and closes only where none follows, so "don't" (and its curly form) stays a word.
+QUOTATION = re.compile(
+    r"\"([^\"]+)\"|“([^”]+)”|«([^»]+)»|(?<!\w)['\u2018](.+?)['\u2019](?!\w)", re.S
+)
+
+
+def is_quoted(match: Match, text: Normalized) -> bool:
+    """Whether a phrase found in the text sits inside quotation marks (reported speech)."""
+    return any(
+        match.matched in normalize(next(part for part in found.groups() if part)).text
+        for found in QUOTATION.finditer(text.raw)
+    )

@@ -42,20 +42,20 @@ STRETCHED = re.compile(r"(\D)\1{2,}")
 UNSTRETCHED = frozenset(["www"])
 
 
-def _listed(words: str) -> tuple[str, ...]:
+def listed(words: str) -> tuple[str, ...]:
     """Split a word list written as text (easier to read and edit than a list of strings)."""
     return tuple(words.split())
 
 
 # Words masked with '*' or '#' are resolved against this list (same length, same letters
 # where shown). Kept short: the common profanity and insults readers mask.
-MASKABLE = _listed(
+MASKABLE = listed(
     "fuck fucking fucker fucked motherfucker shit shitty bullshit bitch bastard asshole ass "
     "arse dick cunt twat wanker prick piss pissed crap damn idiot idiots moron morons stupid "
     "retard retarded loser slut whore scum pig pigs dumb jerk"
 )
 # Words that spaced-out runs are split back into (plus MASKABLE).
-JOINABLE = _listed(
+JOINABLE = listed(
     "kill killing die dead yourself you your go get out hang shoot rape stupid idiot moron "
     "loser scum trash garbage vermin hate i will we find where live to and up shut off the a "
     "an is are fat ugly"
@@ -87,6 +87,33 @@ class Normalized:
     def disguised(self) -> list[Word]:
         """Return the words written differently from how they normalize (evasion attempts)."""
         return [word for word in self.words if _is_disguised(word)]
+
+    def readable(self) -> str:
+        """Return the text as written, each disguised fragment replaced by how it reads.
+
+        The sentence encoder reads this: punctuation and word order stay, so context does,
+        while "k i l l  y0urself" reaches it as "kill yourself".
+        """
+        pieces: list[str] = []
+        cursor = 0
+        index = 0
+        words = self.words
+        while index < len(words):
+            # Words split out of one fragment ("sh1t-for-brains") are replaced together.
+            end = index + 1
+            while end < len(words) and words[end].original == words[index].original:
+                end += 1
+            group = words[index:end]
+            original = group[0].original
+            if any(_is_disguised(word) for word in group):
+                found = self.raw.find(original, cursor)
+                if found >= 0:
+                    pieces.append(self.raw[cursor:found])
+                    pieces.append(" ".join(word.text for word in group))
+                    cursor = found + len(original)
+            index = end
+        pieces.append(self.raw[cursor:])
+        return "".join(pieces)
 
 
 def _is_disguised(word: Word) -> bool:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .normalize import Normalized
+from .normalize import Normalized, listed
 
 URL_PATTERN = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 # Bare domains spammers write without a scheme ("cheap-pills.shop/now"), on common spam TLDs.
@@ -74,6 +74,70 @@ SHORTENERS = frozenset(
         "t2m.io",
     ]
 )
+
+# Links to public bodies, courts, universities, reference works, fact-checkers, help lines'
+# charities and established news outlets are citations, not promotion: like a site's own
+# allowed domains, they don't count as links (a spammer gains nothing by adding one, since the
+# other links and the text still count). Public bodies are matched by suffix, the rest by name
+# (subdomains included).
+PUBLIC_SUFFIXES = (
+    ".gov",
+    ".mil",
+    ".edu",
+    ".int",
+    ".europa.eu",
+    ".gov.uk",
+    ".nhs.uk",
+    ".police.uk",
+    ".ac.uk",
+    ".parliament.uk",
+    ".gov.ie",
+    ".gov.au",
+    ".edu.au",
+    ".gov.nz",
+    ".govt.nz",
+    ".ac.nz",
+    ".gc.ca",
+    ".gov.il",
+    ".ac.il",
+    ".gov.in",
+    ".nic.in",
+    ".ac.in",
+    ".gov.za",
+    ".ac.za",
+    ".gouv.fr",
+    ".bund.de",
+)
+SOURCES = frozenset(
+    listed(
+        """
+    wikipedia.org wikimedia.org wiktionary.org archive.org doi.org arxiv.org nature.com
+    science.org thelancet.com bmj.com nejm.org jamanetwork.com cochrane.org who.int un.org
+    unicef.org unhcr.org oecd.org imf.org worldbank.org icrc.org redcross.org amnesty.org
+    hrw.org msf.org bailii.org courtlistener.com supremecourt.uk justia.com snopes.com
+    fullfact.org politifact.com factcheck.org apnews.com reuters.com afp.com bbc.co.uk bbc.com
+    theguardian.com ft.com economist.com bloomberg.com wsj.com nytimes.com washingtonpost.com
+    latimes.com usatoday.com npr.org pbs.org cnn.com nbcnews.com cbsnews.com abcnews.go.com
+    foxnews.com politico.com politico.eu axios.com propublica.org theatlantic.com
+    newyorker.com aljazeera.com dw.com france24.com euronews.com lemonde.fr spiegel.de
+    telegraph.co.uk independent.co.uk thetimes.co.uk sky.com channel4.com itv.com rte.ie
+    irishtimes.com independent.ie thejournal.ie abc.net.au smh.com.au theage.com.au sbs.com.au
+    cbc.ca theglobeandmail.com nzherald.co.nz stuff.co.nz rnz.co.nz thehindu.com
+    hindustantimes.com indianexpress.com ndtv.com timesofindia.indiatimes.com scroll.in
+    ynet.co.il ynetnews.com haaretz.com haaretz.co.il timesofisrael.com jpost.com kan.org.il
+    samaritans.org 988lifeline.org crisistextline.org mind.org.uk citizensadvice.org.uk
+    stepchange.org moneyhelper.org.uk nationaldomesticviolencehotline.org refuge.org.uk
+    childline.org.uk nspcc.org.uk lifeline.org.au beyondblue.org.au kidshelpline.com.au
+    pieta.ie aware.ie
+    """
+    )
+)
+
+
+def is_public_source(domain: str) -> bool:
+    """Whether a domain belongs to a public body or a well-known source (see SOURCES)."""
+    return f".{domain}".endswith(PUBLIC_SUFFIXES) or domain_matches(domain, SOURCES) is not None
+
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Seven or more digits in a phone-like run: "+1 555 010 2233", "(020) 7946-0018", "0541234567".
@@ -188,12 +252,18 @@ def domain_matches(domain: str, listed: Iterable[str]) -> str | None:
 def link_signals(
     text: str, allowed: Iterable[str] = (), denied: Iterable[str] = ()
 ) -> tuple[list[Signal], list[str]]:
-    """Weigh links: count, shorteners and denied domains; links to allowed domains are free.
+    """Weigh links: count, shorteners and denied domains; links to allowed domains and public
+    sources are free, unless the site denies them.
 
-    Returns the signals and the domains linked to that aren't on the allow list.
+    Returns the signals and the domains linked to that aren't allowed or public sources.
     """
     allowed, denied = tuple(allowed), tuple(denied)
-    domains = [domain for domain in link_domains(text) if not domain_matches(domain, allowed)]
+    domains = [
+        domain
+        for domain in link_domains(text)
+        if domain_matches(domain, denied)
+        or not (domain_matches(domain, allowed) or is_public_source(domain))
+    ]
     signals = []
     if domains:
         weight = {1: 0.25, 2: 0.5}.get(len(domains), 0.75)
@@ -294,22 +364,52 @@ def velocity_signal(count: int, who: str, window_seconds: int, limit: int) -> Si
     )
 
 
-# The learned model's say grows with the site's own decisions: the built-in seed alone is a
-# few hundred generic examples, a site's moderators soon give it thousands of its own.
-SEED_TRUST = 0.5
+# An address's volume counts only beyond the commenter limit plus three times its usual volume
+# (evenings run about that far above a day's average), and its signal stays weak: a mobile
+# carrier's address (carrier-grade NAT) or an office network carries many readers, and a busy
+# evening is not spam. A network (/24, /48) holds more readers than one address, so its limit
+# is larger.
+ADDRESS_SURGE = 3.0
+ADDRESS_WEIGHT = 0.15
+ADDRESS_STRONG_WEIGHT = 0.3
+NETWORK_LIMIT_FACTOR = 4
+
+
+def address_volume_signal(
+    recent: int, usual: float, who: str, window_seconds: int, limit: int
+) -> Signal | None:
+    """Flag an address (or network) posting far above its own usual volume, as weak evidence."""
+    if limit <= 0 or recent < limit + ADDRESS_SURGE * usual:
+        return None
+    strong = recent >= 2 * limit + 10 * usual
+    if usual < 0.05:
+        compared = "with no usual volume here"
+    else:
+        compared = f"{recent / usual:.0f} times its usual volume"
+    return Signal(
+        ADDRESS_STRONG_WEIGHT if strong else ADDRESS_WEIGHT,
+        f"{_plural(recent, 'comment')} from {who} in the last {_span(window_seconds)}, {compared}",
+    )
+
+
+# The learned model's say grows with the site's own decisions. Its built-in seed alone (a few
+# hundred generic examples) adds nothing to the semantic model's reading of spam and holds
+# ordinary comments that cite sources (docs/quality.md), so it speaks only once the site's
+# moderators have taught it something of their own.
+MIN_DECISIONS = 20
 TRUST_DECISIONS = 200
 
 
 def learned_signal(probability: float, decisions: int) -> Signal | None:
-    """Turn the learned model's spam probability into a signal once it leans towards spam."""
-    if probability <= 0.5:
+    """Turn the site's learned spam probability into a signal once it leans towards spam."""
+    if probability <= 0.5 or decisions < MIN_DECISIONS:
         return None
-    trust = SEED_TRUST + (1 - SEED_TRUST) * decisions / (decisions + TRUST_DECISIONS)
-    weight = probability * trust
-    trained = (
-        f"trained on {decisions:,} moderator decisions" if decisions else "built-in examples only"
+    weight = probability * decisions / (decisions + TRUST_DECISIONS)
+    return Signal(
+        weight,
+        f"the site's learned spam model rates it {probability:.2f} "
+        f"(trained on {decisions:,} moderator decisions)",
     )
-    return Signal(weight, f"the site's learned spam model rates it {probability:.2f} ({trained})")
 
 
 def combine(signals: Iterable[Signal]) -> float:

@@ -12,6 +12,10 @@
 // Each card's Ban button opens one shared <dialog> that posts to POST /api/v1/admin/bans with
 // the comment's id: the server bans by what the comment carries, so no email or address ever
 // reaches this page. The card's ban_targets says which targets the comment has.
+//
+// Each card's article line has a "Pre-moderate article" toggle (aria-pressed): it PUTs
+// /api/v1/moderation/sites/{site}/articles/{article}/premoderation, and every card of that
+// article on the page follows the new state.
 
 const POLL_MS = 3000;
 const REFRESH_EVERY_POLLS = 10; // reports make no audit events: refresh the list now and then
@@ -404,7 +408,15 @@ class ModerationConsole {
         : null,
       c.banned ? h("li", { class: "status status-banned", "data-banned": "", text: "Banned" }) : null,
     );
-    node.append(h("header", { class: "card-header" }, checkbox, heading), meta);
+    const premoderate = h("button", {
+      type: "button",
+      class: "button button-quiet button-premoderate",
+      "data-premoderate": c.id,
+      "aria-pressed": article.premoderated ? "true" : "false",
+      title: "Every new comment on this article waits for a moderator",
+      text: "Pre-moderate article",
+    });
+    node.append(h("header", { class: "card-header" }, checkbox, heading, premoderate), meta);
 
     if (c.parent) {
       node.append(
@@ -709,6 +721,46 @@ class ModerationConsole {
     this.help.showModal();
   }
 
+  // ------------------------------------------------------------ article pre-moderation
+
+  /** Switch pre-moderation of a card's article; every card of that article follows. */
+  async togglePremoderation(card, button) {
+    if (!card || this.premoderateBusy) return;
+    const article = card.data.article || {};
+    const wanted = button.getAttribute("aria-pressed") !== "true";
+    const path = `/sites/${encodeURIComponent(card.data.site)}/articles/${encodeURIComponent(article.id)}/premoderation`;
+    this.premoderateBusy = true;
+    let result;
+    try {
+      result = await this.request(path, { method: "PUT", body: { premoderated: wanted } });
+    } catch {
+      result = null;
+    } finally {
+      this.premoderateBusy = false;
+    }
+    if (!result || result.status !== 200) {
+      this.showAlert(
+        result
+          ? ModerationConsole.message(result, "The article's pre-moderation could not be changed. Try again.")
+          : "The server cannot be reached; nothing changed. Try again.",
+      );
+      return;
+    }
+    this.showAlert("");
+    const state = Boolean(result.data.premoderated);
+    for (const other of this.cards) {
+      if (other.data.site !== card.data.site || other.data.article?.id !== article.id) continue;
+      other.data.article.premoderated = state;
+      other.node.querySelector("[data-premoderate]")?.setAttribute("aria-pressed", String(state));
+    }
+    const title = article.title || article.id;
+    this.announce(
+      state
+        ? `“${title}” is pre-moderated: every new comment on it waits for a moderator.`
+        : `“${title}” is no longer pre-moderated.`,
+    );
+  }
+
   // ------------------------------------------------------------ bans
 
   banField(name) {
@@ -885,6 +937,11 @@ class ModerationConsole {
     const ban = target.closest("[data-ban]");
     if (ban) {
       this.openBan(this.card(Number(ban.dataset.ban)), ban);
+      return;
+    }
+    const premoderate = target.closest("[data-premoderate]");
+    if (premoderate) {
+      this.togglePremoderation(this.card(Number(premoderate.dataset.premoderate)), premoderate);
       return;
     }
     const decide = target.closest("[data-decide]");

@@ -1,0 +1,37 @@
+"""The threshold advice page in headless Chromium: axe-core over the whole page (tables, caveats,
+the apply form), and the one-click apply from a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.extensions import db
+from service.models import Site
+
+from .test_advice import PAGE, decided  # noqa: F401 (the fixture)
+from .test_console_admin_browser import open_console, problems
+from .test_console_axe import axe_context, violations  # noqa: F401 (the fixture)
+from .test_widget_browser import expect
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.usefixtures("decided")
+def test_the_advice_page_passes_axe_and_applies(server, axe_context, make_user):  # noqa: F811
+    make_user("olga", "operator")
+    page = open_console(axe_context, server, "olga", PAGE)
+    expect(page.get_by_role("heading", name="Toxicity")).to_be_visible()
+    assert violations(page) == []
+    page.get_by_role("checkbox", name="Spam: hold at 0.50 → 0.06").uncheck()
+    page.get_by_role("checkbox", name="Spam: reject at 0.90 → 0.70").uncheck()
+    page.get_by_role("button", name="Apply the suggested thresholds").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Applied: toxicity hold 0.50 → 0.55, toxicity reject 0.90 → 0.60."
+    )
+    # Only the spam thresholds are left to change.
+    expect(page.get_by_role("checkbox")).to_have_count(2)
+    assert violations(page) == []
+    assert problems(page) == []
+    db.session.expire_all()
+    site = db.session.scalar(db.select(Site).where(Site.key == "demo"))
+    assert site.policy == {"toxicity_hold": 0.55, "toxicity_reject": 0.6}
