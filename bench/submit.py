@@ -25,8 +25,8 @@ from bench.worker import COMMENTS, fmt, redis_url
 
 def add_bans(site_id: int, count: int) -> None:
     """Store `count` bans in force, of every target type, on the site and on all sites."""
+    from service.core.hashing import hash_email, hash_email_domain, hash_ip, hash_network
     from service.extensions import db
-    from service.hashing import hash_email, hash_email_domain, hash_ip, hash_network
     from service.models import Ban, BanKind, BanTarget
 
     makers = [
@@ -84,7 +84,7 @@ def main() -> None:
     from service import create_app
     from service.extensions import db
     from service.models import Site
-    from service.ratelimit import limiter
+    from service.web.ratelimit import limiter
     from tests.conftest import temporary_database
 
     high = "1000000/minute"

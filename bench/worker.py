@@ -88,9 +88,9 @@ def main() -> None:
     from sqlalchemy import select
 
     from service import create_app
+    from service.core.queues import moderation_queue
     from service.extensions import db
     from service.models import Comment, CommentStatus, Site
-    from service.queues import moderation_queue
     from tests.conftest import temporary_database
     from workers.scoring import semantic
     from workers.scoring.toxicity import load_model
@@ -156,9 +156,9 @@ def main() -> None:
 
 def moderate_backlog(site_key: str, count: int, label: str) -> float:
     """Submit `count` comments, then drain the moderation queue; return comments/s."""
-    from service.comments import Client, submit_comment
+    from service.core.comments import Client, submit_comment
+    from service.core.queues import moderation_queue
     from service.extensions import db
-    from service.queues import moderation_queue
 
     for index in range(count):
         text = COMMENTS[index % len(COMMENTS)]

@@ -5,7 +5,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import DEFAULT_SECRET_KEY, INSTANCE_DIR, MIGRATIONS_DIR, Config
+from service.config import DEFAULT_SECRET_KEY, INSTANCE_DIR, MIGRATIONS_DIR, Config
 
 
 class InsecureConfigError(RuntimeError):
@@ -14,10 +14,16 @@ class InsecureConfigError(RuntimeError):
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Flask app: settings, extensions, auth, API blueprints, web pages and commands."""
-    from . import auth, cli, console, console_admin, console_auth, cors, demo, ratelimit, widget
+    from . import cli
     from .api import TalkbackApi, admin_advice, admin_bans, admin_sites, health, moderation, public
-    from .console_advice import bp as console_advice_bp
+    from .console import admin as console_admin
+    from .console import advice as console_advice
+    from .console import auth as console_auth
+    from .console import queue as console_queue
     from .extensions import db, migrate
+    from .web import auth, cors, ratelimit
+    from .widget import assets as widget_assets
+    from .widget import demo
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(Config)
@@ -45,11 +51,11 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_blueprint(health.bp)
     cors.init_app(app)
     app.register_blueprint(demo.bp)
-    app.register_blueprint(widget.bp)
+    app.register_blueprint(widget_assets.bp)
     app.register_blueprint(console_auth.bp)
-    app.register_blueprint(console.bp)
+    app.register_blueprint(console_queue.bp)
     app.register_blueprint(console_admin.bp)
-    app.register_blueprint(console_advice_bp)
+    app.register_blueprint(console_advice.bp)
     cli.register(app)
     return app
 

@@ -89,7 +89,7 @@ class Config:
     UNDO_SECONDS = _env_float("TALKBACK_UNDO_SECONDS", 10.0)
 
     # Console sessions: a signed cookie (SECRET_KEY) that scripts can't read and that other sites'
-    # forms don't carry; Secure whenever the request is HTTPS (service.auth), and always in
+    # forms don't carry; Secure whenever the request is HTTPS (service.web.auth), and always in
     # production (a TLS proxy may not say so in X-Forwarded-Proto), unless
     # TALKBACK_SECURE_COOKIES=0 says otherwise.
     SESSION_COOKIE_NAME = "talkback_session"

@@ -14,8 +14,8 @@ import sys
 import time
 import urllib.request
 
-from .config import INSTANCE_DIR
-from .errors import TalkbackError
+from service.config import INSTANCE_DIR
+from service.errors import TalkbackError
 
 FLASK = [sys.executable, "-m", "flask", "--app", "service"]
 ADMIN_USERNAME = "admin"
@@ -57,8 +57,9 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
 def ensure_admin(password: str | None) -> str:
     """Create the operator `admin` (or reset its password when one is given); return what to
     tell the person running `make run` about logging in."""
-    from . import accounts, create_app
-    from .extensions import db
+    from service import create_app
+    from service.core import accounts
+    from service.extensions import db
 
     app = create_app()
     with app.app_context():

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from service.extensions import db
 
 # Ids are 32-bit integers in the database: anything larger cannot name a row.
 MAX_ID = 2**31 - 1
@@ -252,7 +252,7 @@ class User(db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Stored lowercase (service.accounts normalises), so the unique constraint is case-blind.
+    # Stored lowercase (service.core.accounts normalises), so the unique constraint is case-blind.
     username: Mapped[str] = mapped_column(String(40), unique=True)
     # argon2id, in the PHC string format argon2-cffi writes (parameters and salt included).
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -336,7 +336,7 @@ class Ban(db.Model):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     target_type: Mapped[BanTarget] = mapped_column(string_enum(BanTarget, "ban_target"))
     # The commenter key itself, or the keyed hash of the email, address, network or domain
-    # (service.hashing), the same hash the matching comments carry.
+    # (service.core.hashing), the same hash the matching comments carry.
     target_value: Mapped[str] = mapped_column(String(64))
     # What operators see in lists: a masked email, the network, "IP of comment #12".
     target_label: Mapped[str] = mapped_column(String(200))

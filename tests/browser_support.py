@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from flask import Response, render_template_string, request
 from werkzeug.serving import make_server
 
-from service import comments
-from service.demo import content_security_policy
+from service.core import comments
 from service.extensions import db
 from service.models import CommentStatus
 from service.schemas.comments import CommentSubmitSchema
+from service.widget.demo import content_security_policy
 
 # A bare host page, like a newsroom's template: one element, one async script, a strict CSP.
 HOST_PAGE = """<!doctype html>

@@ -21,11 +21,12 @@ from argon2 import PasswordHasher
 from redis import Redis
 from rq import SimpleWorker
 
-from service import accounts, create_app
+from service import create_app
 from service.config import database_url
+from service.core import accounts
+from service.core.queues import moderation_queue
 from service.extensions import db
 from service.models import Site
-from service.queues import moderation_queue
 
 # Debian's Chromium, never a downloaded browser, with flags that keep it off the closed network.
 CHROMIUM = Path("/usr/bin/chromium")

@@ -11,9 +11,11 @@ from argon2 import PasswordHasher, Type
 from flask import jsonify
 from sqlalchemy import select
 
-from service import accounts, auth, launcher
+from service import launcher
+from service.core import accounts
 from service.extensions import db
 from service.models import ApiToken, Site, User, UserRole, utcnow
+from service.web import auth
 
 from .conftest import DEFAULT_PASSWORD, csrf_token_of
 

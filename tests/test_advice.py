@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from service import advice, moderation
+from service.core import advice, moderation
 from service.errors import ForbiddenError
 from service.extensions import db
 from service.models import OperatorAction, Site, utcnow

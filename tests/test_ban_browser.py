@@ -4,8 +4,8 @@ another reader's browser, the thread and the count widget never do."""
 
 import pytest
 
+from service.core.hashing import hash_ip
 from service.extensions import db
-from service.hashing import hash_ip
 from service.models import Ban, BanKind, BanTarget, Comment
 
 from .browser_support import record_problems, seed

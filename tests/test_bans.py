@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from service import operator_log
+from service.core import operator_log
 from service.extensions import db
 from service.models import Article, AuditEntry, Ban, Comment, OperatorAction, Site, utcnow
 

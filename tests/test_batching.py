@@ -3,14 +3,14 @@
 from rq import SimpleWorker
 from rq.job import Job
 
-from service.extensions import db
-from service.models import Site
-from service.queues import (
+from service.core.queues import (
     claim_waiting_moderation,
     moderation_job_id,
     moderation_job_is_alive,
     moderation_queue,
 )
+from service.extensions import db
+from service.models import Site
 from workers.sweeper import sweep_once
 
 from .helpers import audit_trail, reasons_of, status_of, submit

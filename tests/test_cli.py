@@ -2,9 +2,9 @@
 
 import pytest
 
+from service.core.queues import moderation_queue
 from service.extensions import db
 from service.models import Site
-from service.queues import moderation_queue
 
 from .helpers import row_count, status_of, submit
 

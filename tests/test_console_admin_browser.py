@@ -15,11 +15,11 @@ import pytest
 from flask import Flask, Response, render_template_string
 from werkzeug.serving import make_server
 
-from service import comments
-from service.demo import content_security_policy
+from service.core import comments
 from service.extensions import db
 from service.models import Ban, Comment, CommentStatus, OperatorAction, Site
 from service.schemas.comments import CommentSubmitSchema
+from service.widget.demo import content_security_policy
 
 from .browser_support import record_problems
 from .helpers import POLITE, status_of

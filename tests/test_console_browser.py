@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from service import comments, moderation, reports
+from service.core import comments, moderation, reports
 from service.extensions import db
 from service.models import Comment, CommentStatus, Site, utcnow
 from service.schemas.comments import CommentSubmitSchema

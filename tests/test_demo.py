@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from service.demo import STORIES, api_origin, content_security_policy
+from service.widget.demo import STORIES, api_origin, content_security_policy
 
 PAGES = ["/demo", "/demo/he", "/demo/list"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.demo import STORIES
+from service.widget.demo import STORIES
 
 from .browser_support import record_problems, seed
 from .helpers import POLITE

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from service.demo import DEMO_ARTICLE
 from service.models import Comment
+from service.widget.demo import DEMO_ARTICLE
 
 from .helpers import POLITE, comments_url, row_count, submit
 

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from service import moderation
-from service.comments import DecisionRecord, record_decisions
+from service.core import moderation
+from service.core.comments import DecisionRecord, record_decisions
+from service.core.hashing import text_fingerprint
+from service.core.learning import DOCUMENTS
 from service.extensions import db
-from service.hashing import text_fingerprint
-from service.learning import DOCUMENTS
 from service.models import (
     Article,
     AuditEntry,
@@ -212,7 +212,7 @@ def test_every_endpoint_needs_a_valid_token(call, method, path, body, who):
 
 
 def test_a_revoked_token_is_refused(call, people, app):
-    from service import accounts
+    from service.core import accounts
     from service.models import ApiToken
 
     token_id = db.session.scalar(db.select(ApiToken.id).order_by(ApiToken.id))  # alice's
@@ -224,7 +224,7 @@ def test_a_revoked_token_is_refused(call, people, app):
 
 
 def test_a_deactivated_account_is_refused(call, people):
-    from service import accounts
+    from service.core import accounts
 
     accounts.set_active(accounts.get_user("alice"), False)
     assert call("alice", "GET", "/queues/held").status_code == 401

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from service.core.learning import learn, site_counts
 from service.extensions import db
-from service.learning import learn, site_counts
 from service.models import Comment, CommentStatus, Site
 from workers.scoring.learned import features
 from workers.scoring.normalize import normalize
@@ -86,7 +86,7 @@ def test_posting_velocity_per_commenter_key(client, site, run_worker):
 
 
 def test_a_job_run_twice_counts_its_comment_once(client, site, run_worker):
-    from service.queues import MODERATE_JOB, moderation_queue
+    from service.core.queues import MODERATE_JOB, moderation_queue
 
     posted = submit(client, commenter_key="once-reader")
     run_worker()
@@ -192,7 +192,7 @@ def test_akismet_failing_closed_holds(app_factory, migrated, fake_akismet):  # n
 def _drain(app) -> None:
     from rq import SimpleWorker
 
-    from service.queues import moderation_queue
+    from service.core.queues import moderation_queue
 
     queue = moderation_queue()
     SimpleWorker([queue], connection=queue.connection).work(burst=True)

@@ -2,9 +2,9 @@
 
 import threading
 
+from service.core.queues import MODERATE_JOB, moderation_queue
 from service.extensions import db
 from service.models import Comment
-from service.queues import MODERATE_JOB, moderation_queue
 from workers.jobs import moderate
 
 from .helpers import audit_trail, comments_url, reasons_of, status_of, submit

@@ -12,9 +12,9 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker
 from rq.job import Job, JobStatus
 
+from service.core.queues import moderation_job_id, moderation_queue
 from service.extensions import db
 from service.models import Comment, CommentStatus, Site
-from service.queues import moderation_job_id, moderation_queue
 from workers.sweeper import sweep_once
 
 from .helpers import audit_trail, post_comment, submit

@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from service import cli_privacy, privacy
+from service.cli import privacy as cli_privacy
+from service.core import privacy
+from service.core.hashing import hash_email, hash_ip
 from service.errors import UnprocessableError
 from service.extensions import db
-from service.hashing import hash_email, hash_ip
 from service.models import (
     AuditEntry,
     Ban,

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
+from service.core.hashing import hash_ip
 from service.extensions import db
-from service.hashing import hash_ip
 from service.models import Comment, CommentStatus, Site
 
 from .conftest import DEFAULT_PASSWORD, csrf_token_of
@@ -218,13 +218,13 @@ def test_a_redis_outage_allows_requests_and_logs_a_warning(app_factory, migrated
     # Nothing listens on port 1: every count fails at once, as when Redis is down.
     app = app_factory(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0", RATE_LIMIT_SUBMIT="1/minute")
     client = app.test_client()
-    with caplog.at_level(logging.WARNING, logger="service.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="service.web.ratelimit"):
         answers = [post(client) for _ in range(3)]
     assert statuses(answers) == [202, 202, 202]
     warnings = [
         record
         for record in caplog.records
-        if record.name == "service.ratelimit" and record.levelno == logging.WARNING
+        if record.name == "service.web.ratelimit" and record.levelno == logging.WARNING
     ]
     assert len(warnings) == 3
     assert "rate limits not enforced" in warnings[0].getMessage()

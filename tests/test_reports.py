@@ -2,8 +2,8 @@
 
 import pytest
 
+from service.core.hashing import hash_ip
 from service.extensions import db
-from service.hashing import hash_ip
 from service.models import AuditEntry, Comment, CommentStatus, Report, Site
 
 from .helpers import approved, comments_url, row_count, submit
@@ -104,7 +104,7 @@ def test_reports_by_different_readers_all_count(client, site):
 
 
 def test_a_report_racing_its_twin_is_still_accepted_once(client, site, monkeypatch):
-    from service import reports
+    from service.core import reports
 
     comment_id = published(client)
     report(client, comment_id, reason="spam", commenter_key=KEY_A)

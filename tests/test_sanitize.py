@@ -1,4 +1,4 @@
-"""Table tests for service.sanitize: hand-written attacks, allowed markup, and the shared corpus."""
+"""Table tests for the sanitizer: hand-written attacks, allowed markup, and the shared corpus."""
 
 import json
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.sanitize import ALLOWED_TAGS, LINK_REL, SanitizedBody, plain_text, sanitize_body
+from service.core.sanitize import ALLOWED_TAGS, LINK_REL, SanitizedBody, plain_text, sanitize_body
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_HREF_PREFIXES = ("http://", "https://", "mailto:")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.sanitize import sanitize_body
+from service.core.sanitize import sanitize_body
 
 try:
     from test_sanitize import ATTACKS, corpus_payloads

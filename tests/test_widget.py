@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.widget import WIDGET_DIR
+from service.widget.assets import WIDGET_DIR
 
 FILES = {
     "/embed.js": "text/javascript",

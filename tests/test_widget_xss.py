@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from marshmallow import ValidationError
 
-from service import comments
+from service.core import comments
 from service.errors import TalkbackError
 from service.extensions import db
 from service.models import CommentStatus

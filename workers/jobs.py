@@ -5,10 +5,10 @@ from functools import cache
 
 from flask import Flask, current_app, has_app_context
 
-from service.comments import load_pending, record_decisions
+from service.core.comments import load_pending, record_decisions
+from service.core.queues import claim_waiting_moderation, enqueue_moderation
 from service.extensions import db
 from service.models import CommentStatus
-from service.queues import claim_waiting_moderation, enqueue_moderation
 
 from .moderation import assess_many, decision_record, external_scorers
 

@@ -12,12 +12,12 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, case, func, select, tuple_
 
-from service.bans import hold_bans_matching, hold_reason
-from service.comments import DecisionRecord
+from service.core.bans import hold_bans_matching, hold_reason
+from service.core.comments import DecisionRecord
+from service.core.learning import site_counts
+from service.core.queues import redis_connection
 from service.extensions import db
-from service.learning import site_counts
 from service.models import Article, Comment, CommentStatus, Site, utcnow
-from service.queues import redis_connection
 from workers.activity import Activity, Posting, record_and_count
 from workers.external import ExternalRequest, run_external_scorers, scorers_from_config
 from workers.scoring import (

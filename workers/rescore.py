@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from service.comments import record_decision
+from service.core.comments import record_decision
 from service.extensions import db
 from service.models import Comment, CommentStatus
 

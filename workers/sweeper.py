@@ -8,10 +8,10 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.comments import stale_pending_ids
+from service.core.comments import stale_pending_ids
+from service.core.privacy import purge_ip_hashes
+from service.core.queues import enqueue_moderation, moderation_job_is_alive
 from service.extensions import db
-from service.privacy import purge_ip_hashes
-from service.queues import enqueue_moderation, moderation_job_is_alive
 
 log = logging.getLogger(__name__)
 

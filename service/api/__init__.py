@@ -8,8 +8,8 @@ from flask_smorest import Api
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.exceptions import HTTPException
 
-from ..errors import TalkbackError
-from ..schemas.errors import ErrorSchema
+from service.errors import TalkbackError
+from service.schemas.errors import ErrorSchema
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,12 @@ Operators and the site's moderators read the advice; only operators apply it.
 
 from flask.views import MethodView
 
-from .. import advice, auth
-from ..errors import ForbiddenError
-from ..schemas import advice as schemas
-from . import Blueprint, documented_errors
-from .moderation import SECURITY, UNAUTHORIZED
+from service.api import Blueprint, documented_errors
+from service.api.moderation import SECURITY, UNAUTHORIZED
+from service.core import advice
+from service.errors import ForbiddenError
+from service.schemas import advice as schemas
+from service.web import auth
 
 bp = Blueprint(
     "admin_advice",

@@ -6,10 +6,11 @@ there too) without being able to change them.
 
 from flask.views import MethodView
 
-from .. import auth, bans
-from ..schemas import bans as schemas
-from . import Blueprint, documented_errors
-from .moderation import SECURITY, UNAUTHORIZED
+from service.api import Blueprint, documented_errors
+from service.api.moderation import SECURITY, UNAUTHORIZED
+from service.core import bans
+from service.schemas import bans as schemas
+from service.web import auth
 
 bp = Blueprint(
     "admin_bans",

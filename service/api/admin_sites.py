@@ -2,11 +2,12 @@
 
 from flask.views import MethodView
 
-from .. import auth, operator_log, sites
-from ..errors import ForbiddenError
-from ..schemas import sites as schemas
-from . import Blueprint, TalkbackParser, documented_errors
-from .moderation import SECURITY, UNAUTHORIZED
+from service.api import Blueprint, TalkbackParser, documented_errors
+from service.api.moderation import SECURITY, UNAUTHORIZED
+from service.core import operator_log, sites
+from service.errors import ForbiddenError
+from service.schemas import sites as schemas
+from service.web import auth
 
 
 class SitesParser(TalkbackParser):

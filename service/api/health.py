@@ -8,9 +8,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..extensions import db
-from ..queues import redis_connection
-from . import Blueprint
+from service.api import Blueprint
+from service.core.queues import redis_connection
+from service.extensions import db
 
 bp = Blueprint("health", __name__, description="Health checks for load balancers and compose.")
 log = logging.getLogger(__name__)

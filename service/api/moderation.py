@@ -1,17 +1,18 @@
 """The moderation API: queues, decisions, undo, events, audit and summary for signed-in users.
 
 Callers authenticate with a personal API token (Authorization: Bearer) or the console's session
-cookie (service.auth); a moderator sees and acts on their assigned sites only.
+cookie (service.web.auth); a moderator sees and acts on their assigned sites only.
 """
 
 from flask import jsonify
 from flask.views import MethodView
 
-from .. import articles, auth, moderation
-from ..moderation import Period, StaleDecisionError
-from ..schemas import moderation as schemas
-from ..schemas.errors import ErrorSchema
-from . import Blueprint, documented_errors
+from service.api import Blueprint, documented_errors
+from service.core import articles, moderation
+from service.core.moderation import Period, StaleDecisionError
+from service.schemas import moderation as schemas
+from service.schemas.errors import ErrorSchema
+from service.web import auth
 
 SECURITY_SCHEME = "apiToken"
 SECURITY = [{SECURITY_SCHEME: []}]

@@ -3,8 +3,9 @@
 from flask import current_app, request
 from flask.views import MethodView
 
-from .. import comments, ratelimit, reports, threads
-from ..schemas.comments import (
+from service.api import Blueprint
+from service.core import comments, reports, threads
+from service.schemas.comments import (
     CommentSubmitSchema,
     CountsQuerySchema,
     CountsSchema,
@@ -14,9 +15,9 @@ from ..schemas.comments import (
     ThreadQuerySchema,
     ThreadSchema,
 )
-from ..schemas.errors import ErrorSchema
-from ..schemas.reports import ReportReceivedSchema, ReportSubmitSchema
-from . import Blueprint
+from service.schemas.errors import ErrorSchema
+from service.schemas.reports import ReportReceivedSchema, ReportSubmitSchema
+from service.web import ratelimit
 
 bp = Blueprint(
     "public", __name__, url_prefix="/api/v1", description="Reading and writing comments."

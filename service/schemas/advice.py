@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from .fields import UTCDateTime
+from service.schemas.fields import UTCDateTime
 
 # The thresholds advice covers, as the policy names them.
 THRESHOLDS = ("toxicity_hold", "toxicity_reject", "spam_hold", "spam_reject")

@@ -2,9 +2,9 @@
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..bans import PUBLIC_REASON_MAX, REASON_MAX, SCOPE_HELP, VALUE_MAX, parse_until
-from ..models import MAX_ID, BanKind, BanTarget
-from .fields import TrimmedString, UTCDateTime
+from service.core.bans import PUBLIC_REASON_MAX, REASON_MAX, SCOPE_HELP, VALUE_MAX, parse_until
+from service.models import MAX_ID, BanKind, BanTarget
+from service.schemas.fields import TrimmedString, UTCDateTime
 
 TARGETS = [member.value for member in BanTarget]
 KINDS = [member.value for member in BanKind]

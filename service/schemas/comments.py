@@ -2,9 +2,8 @@
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from service.schemas.fields import EmailAddress, TrimmedString, UTCDateTime
 from workers.scoring.policy import reasons_for_author
-
-from .fields import EmailAddress, TrimmedString, UTCDateTime
 
 COMMENTER_KEY = validate.Regexp(
     r"^[A-Za-z0-9_-]{8,64}\Z", error="Must be 8 to 64 letters, digits, '-' or '_'."

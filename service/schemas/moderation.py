@@ -4,10 +4,10 @@ from datetime import UTC
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..models import MAX_ID
-from ..moderation import ACTIONS, QUEUES, SORTS
-from .comments import COMMENTER_KEY
-from .fields import TrimmedString, UTCDateTime
+from service.core.moderation import ACTIONS, QUEUES, SORTS
+from service.models import MAX_ID
+from service.schemas.comments import COMMENTER_KEY
+from service.schemas.fields import TrimmedString, UTCDateTime
 
 STATUSES = ["pending", "held", "approved", "rejected", "deleted"]
 BULK_MAX = 100

@@ -2,9 +2,9 @@
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..models import ReportReason
-from .comments import COMMENTER_KEY
-from .fields import TrimmedString
+from service.models import ReportReason
+from service.schemas.comments import COMMENTER_KEY
+from service.schemas.fields import TrimmedString
 
 REASONS = [reason.value for reason in ReportReason]
 NOTE_MAX = 500

@@ -15,20 +15,19 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from workers.moderation import site_policy
-from workers.scoring.policy import Policy
-
-from . import accounts, operator_log
-from .errors import ConflictError, NotFoundError, UnprocessableError
-from .extensions import db
-from .models import Site, User, site_moderators, utcnow
-from .schemas.sites import (
+from service.core import accounts, operator_log
+from service.errors import ConflictError, NotFoundError, UnprocessableError
+from service.extensions import db
+from service.models import Site, User, site_moderators, utcnow
+from service.schemas.sites import (
     RATE_LIMIT_KINDS,
     SCORES,
     ModeratorsSchema,
     SiteCreateSchema,
     SiteUpdateSchema,
 )
+from workers.moderation import site_policy
+from workers.scoring.policy import Policy
 
 # Settings stored in their own column, compared and logged as a whole.
 PLAIN_SETTINGS = (

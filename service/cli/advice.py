@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from . import advice
-from .errors import TalkbackError
-from .extensions import db
-from .operator_log import CLI_ACTOR
-from .schemas.advice import (
+from service.core import advice
+from service.core.operator_log import CLI_ACTOR
+from service.errors import TalkbackError
+from service.extensions import db
+from service.schemas.advice import (
     DEFAULT_DAYS,
     DEFAULT_HOLD_TOLERANCE,
     DEFAULT_REJECT_TOLERANCE,

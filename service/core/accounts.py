@@ -15,10 +15,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
-from .errors import ConflictError, NotFoundError, TalkbackError, UnprocessableError
-from .extensions import db
-from .hashing import hash_ip
-from .models import ApiToken, Site, User, UserRole, utcnow
+from service.core.hashing import hash_ip
+from service.errors import ConflictError, NotFoundError, TalkbackError, UnprocessableError
+from service.extensions import db
+from service.models import ApiToken, Site, User, UserRole, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from flask import Flask, current_app, g, redirect, render_template, request, ses
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import accounts
-from .errors import ForbiddenError
-from .extensions import db
-from .models import User
+from service.core import accounts
+from service.errors import ForbiddenError
+from service.extensions import db
+from service.models import User
 
 csrf = CSRFProtect()
 
@@ -94,7 +94,7 @@ def _protect() -> None:
 def _csrf_failed(error: CSRFError):
     """Answer a refused CSRF check: JSON on the API, a page in the console."""
     if request.path.startswith("/api/"):
-        from .api import error_response
+        from service.api import error_response
 
         return error_response(400, "csrf_failed", CSRF_FAILED)
     response = current_app.make_response(
@@ -146,7 +146,7 @@ def current_site_ids() -> set[int] | None:
 
 def current_actor() -> str:
     """Return the signed-in user's name as the audit logs write it ("moderator:<username>")."""
-    from .moderation import moderator_actor
+    from service.core.moderation import moderator_actor
 
     return moderator_actor(current_user().username)
 
@@ -172,7 +172,7 @@ def require_api_user():
     """before_request for the moderation API: a 401 JSON error when nobody is authenticated."""
     if current_user() is not None:
         return None
-    from .api import error_response
+    from service.api import error_response
 
     if _bearer_token():
         message = "This API token is not valid: it may have been revoked, or its account is off."

@@ -10,13 +10,13 @@ from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .bans import check_submission, identity_of
-from .errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
-from .extensions import db
-from .hashing import new_delete_token, text_fingerprint, token_matches
-from .models import MAX_ID, Article, AuditEntry, Comment, CommentStatus, Site, utcnow
-from .queues import enqueue_moderation
-from .sanitize import plain_text, sanitize_body
+from service.core.bans import check_submission, identity_of
+from service.core.hashing import new_delete_token, text_fingerprint, token_matches
+from service.core.queues import enqueue_moderation
+from service.core.sanitize import plain_text, sanitize_body
+from service.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from service.extensions import db
+from service.models import MAX_ID, Article, AuditEntry, Comment, CommentStatus, Site, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Operator pages of the console: sites, bans and the operators' log.
 
-Server-rendered forms, each with its CSRF token, that call the service layer (service.sites,
-service.bans, service.operator_log). A refused change renders the form again with what was typed
+Server-rendered forms, each with its CSRF token, that call the service layer (core.sites,
+core.bans, core.operator_log). A refused change renders the form again with what was typed
 and each error next to its field: the service names fields as the forms do ("allowed_origins",
 "policy.toxicity_hold"). Sites and the log are for operators; bans for moderators too, limited
 to their sites.
@@ -13,11 +13,12 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from . import articles, auth, bans, operator_log, sites
-from .console import sites_of
-from .errors import NotFoundError, TalkbackError
-from .extensions import db
-from .models import Ban, BanKind, BanTarget, OperatorAction, Site, User, UserRole
+from service.console.queue import sites_of
+from service.core import articles, bans, operator_log, sites
+from service.errors import NotFoundError, TalkbackError
+from service.extensions import db
+from service.models import Ban, BanKind, BanTarget, OperatorAction, Site, User, UserRole
+from service.web import auth
 
 bp = Blueprint("console_admin", __name__, url_prefix="/console")
 bp.after_request(auth.console_security_headers)
@@ -97,7 +98,7 @@ KINDS = {
     BanKind.HOLD.value: "Hold: accept their comments, and hold every one for a moderator "
     "(they are never told)",
 }
-# The log's filter: prefixes of the action names (service.operator_log).
+# The log's filter: prefixes of the action names (service.core.operator_log).
 ACTION_KINDS = {"site.": "Sites", "article.": "Articles", "ban.": "Bans", "privacy.": "Privacy"}
 ALL_SITES = "*"
 LOG_LIMIT = 200

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, request
 from sqlalchemy import select
 
-from .extensions import db
-from .models import MAX_ID, Comment, Site
+from service.extensions import db
+from service.models import MAX_ID, Comment, Site
 
 API_PREFIX = "/api/v1/"
 # Blueprints whose routes pages may call cross-origin; the moderation API is never one of them.

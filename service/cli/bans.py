@@ -5,10 +5,10 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
-from . import bans
-from .errors import TalkbackError
-from .models import Ban
-from .operator_log import CLI_ACTOR
+from service.core import bans
+from service.core.operator_log import CLI_ACTOR
+from service.errors import TalkbackError
+from service.models import Ban
 
 bans_cli = AppGroup("bans", help="Ban or suspend commenters, list bans and lift them.")
 

@@ -19,11 +19,11 @@ from limits import parse_many
 from limits.errors import StorageError
 from sqlalchemy import select
 
-from .api import error_response
-from .extensions import db
-from .hashing import hash_ip
-from .models import MAX_ID, Comment, Site
-from .schemas.comments import COMMENTER_KEY
+from service.api import error_response
+from service.core.hashing import hash_ip
+from service.extensions import db
+from service.models import MAX_ID, Comment, Site
+from service.schemas.comments import COMMENTER_KEY
 
 log = logging.getLogger(__name__)
 

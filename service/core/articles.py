@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import operator_log
-from .comments import check_article_id, find_or_create_article, find_site
-from .errors import ForbiddenError
-from .extensions import db
-from .models import Article, Site
+from service.core import operator_log
+from service.core.comments import check_article_id, find_or_create_article, find_site
+from service.errors import ForbiddenError
+from service.extensions import db
+from service.models import Article, Site
 
 FORBIDDEN_SITE = "You don't moderate this site."
 LIST_LIMIT = 500

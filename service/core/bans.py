@@ -13,10 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, or_, select, true, tuple_
 
-from . import operator_log
-from .errors import BannedError, ConflictError, ForbiddenError, NotFoundError, UnprocessableError
-from .extensions import db
-from .hashing import (
+from service.core import operator_log
+from service.core.hashing import (
     NETWORK_PREFIX,
     canonical_ip,
     email_domain,
@@ -28,8 +26,16 @@ from .hashing import (
     network_of,
     normalize_email,
 )
-from .models import MAX_ID, Ban, BanKind, BanTarget, Comment, CommentStatus, Site, utcnow
-from .schemas.comments import COMMENTER_KEY
+from service.errors import (
+    BannedError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnprocessableError,
+)
+from service.extensions import db
+from service.models import MAX_ID, Ban, BanKind, BanTarget, Comment, CommentStatus, Site, utcnow
+from service.schemas.comments import COMMENTER_KEY
 
 
 @dataclass(frozen=True)
@@ -484,8 +490,8 @@ def add_ban(
 
 def _reject_existing(ban: Ban, actor: str) -> int:
     """Reject the target's pending, held and approved comments in the ban's scope; count them."""
-    # Deferred: service.comments imports this module for the submit path.
-    from .comments import DecisionRecord, record_decisions
+    # Deferred: service.core.comments imports this module for the submit path.
+    from service.core.comments import DecisionRecord, record_decisions
 
     column, _ = COMMENT_COLUMNS[ban.target_type]
     rows = db.session.execute(

@@ -1,14 +1,14 @@
-"""Readers' reports of published comments (moderators see them in service.moderation's queue)."""
+"""Readers' reports of published comments (moderators see them in the moderation queues)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .errors import NotFoundError
-from .extensions import db
-from .hashing import hash_ip
-from .models import MAX_ID, Comment, CommentStatus, Report, ReportReason
+from service.core.hashing import hash_ip
+from service.errors import NotFoundError
+from service.extensions import db
+from service.models import MAX_ID, Comment, CommentStatus, Report, ReportReason
 
 
 def report_comment(comment_id: int, data: dict, ip: str | None) -> None:

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .extensions import db
-from .models import OperatorAction
+from service.extensions import db
+from service.models import OperatorAction
 
 CLI_ACTOR = "cli"
 

@@ -9,8 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import privacy
-from .errors import TalkbackError
+from service.core import privacy
+from service.errors import TalkbackError
 
 privacy_cli = AppGroup("privacy", help="Export or erase what is held about a commenter.")
 

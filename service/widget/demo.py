@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, render_template, request
 
-from . import comments
-from .errors import NotFoundError
+from service.core import comments
+from service.errors import NotFoundError
 
 bp = Blueprint("demo", __name__)
 

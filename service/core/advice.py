@@ -5,7 +5,7 @@ The sample is each comment's latest decision by a person (a moderator or an oper
 N days that still stands: undone decisions are left out, and so are the rejections a ban made
 (they judge the commenter, not the text). Approvals count for both scores; a rejection whose
 reason is "spam" counts for the spam score, any other rejection for toxicity (the test that also
-decides what the spam model learns, service.moderation.is_spam_reason).
+decides what the spam model learns, service.core.moderation.is_spam_reason).
 
 A hold threshold t auto-approves a score below t: the suggestion is the highest t, in steps of
 0.01, at which at most `hold_tolerance` percent of what moderators rejected would have been
@@ -13,7 +13,7 @@ auto-approved. A reject threshold t auto-rejects a score at or above t: the sugg
 lowest t at which at most `reject_tolerance` percent of what they approved would have been
 auto-rejected.
 
-Knows no HTTP. Viewing takes `site_ids` as service.moderation does (None: every site); the
+Knows no HTTP. Viewing takes `site_ids` as service.core.moderation does (None: every site); the
 callers let only operators apply.
 """
 
@@ -33,15 +33,14 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 from sqlalchemy import func, select
 
+from service.core import sites
+from service.core.moderation import MODERATOR_PREFIX, UNDO_PREFIX, is_spam_reason
+from service.errors import ConflictError, ForbiddenError, UnprocessableError
+from service.extensions import db
+from service.models import AuditEntry, Comment, Site, utcnow
+from service.schemas.advice import THRESHOLDS, AdviceApplySchema, AdviceOptionsSchema
 from workers.moderation import site_policy
 from workers.scoring.policy import PRE_MODERATION, Policy
-
-from . import sites
-from .errors import ConflictError, ForbiddenError, UnprocessableError
-from .extensions import db
-from .models import AuditEntry, Comment, Site, utcnow
-from .moderation import MODERATOR_PREFIX, UNDO_PREFIX, is_spam_reason
-from .schemas.advice import THRESHOLDS, AdviceApplySchema, AdviceOptionsSchema
 
 # The operators' log action of an applied advice (a site.update with the advice's figures).
 ACTION = "site.thresholds_advice"
@@ -52,7 +51,7 @@ MIN_REJECTED = 10
 # Suggestions are multiples of 1/STEPS (0.01), the precision people set thresholds in.
 STEPS = 100
 # A ban that rejects existing comments writes "ban #12: <reason>" under the banning moderator's
-# name (service.bans): that judges the commenter, not the comment, so it is no evidence here.
+# name (service.core.bans): that judges the commenter, not the comment, so it is no evidence here.
 BAN_REASON = re.compile(r"ban #\d+: ")
 DECIDED_FROM = ("held", "approved", "rejected", "pending")
 FORBIDDEN_SITE = "You don't moderate this site."

@@ -8,10 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from service.extensions import db
+from service.models import SpamFeature
 from workers.scoring.learned import Counts, comment_features
-
-from .extensions import db
-from .models import SpamFeature
 
 # Rows holding the model's totals, beside the per-feature rows.
 DOCUMENTS, OCCURRENCES, VOCABULARY = "#documents", "#occurrences", "#vocabulary"

@@ -12,10 +12,11 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from . import auth, moderation
-from .errors import TalkbackError
-from .extensions import db
-from .models import Site, User, site_moderators
+from service.core import moderation
+from service.errors import TalkbackError
+from service.extensions import db
+from service.models import Site, User, site_moderators
+from service.web import auth
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 bp.after_request(auth.console_security_headers)

@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
-from .errors import UnprocessableError
-from .extensions import db
-from .hashing import hash_email, mask_email, text_fingerprint
-from .models import (
+from service.core.hashing import hash_email, mask_email, text_fingerprint
+from service.core.operator_log import CLI_ACTOR, record_action
+from service.errors import UnprocessableError
+from service.extensions import db
+from service.models import (
     Article,
     AuditEntry,
     Ban,
@@ -27,8 +28,7 @@ from .models import (
     Site,
     utcnow,
 )
-from .operator_log import CLI_ACTOR, record_action
-from .schemas.comments import COMMENTER_KEY
+from service.schemas.comments import COMMENTER_KEY
 
 # Rows changed per transaction: big enough to be quick, small enough not to hold long locks.
 BATCH_SIZE = 500

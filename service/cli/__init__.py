@@ -12,10 +12,10 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from .cors import InvalidOriginError, normalize_origin
-from .extensions import db
-from .models import Site
-from .sanitize import plain_text
+from service.core.sanitize import plain_text
+from service.extensions import db
+from service.models import Site
+from service.web.cors import InvalidOriginError, normalize_origin
 
 sites_cli = AppGroup(
     "sites", help="Create, configure, close and list sites, and assign their moderators."
@@ -39,7 +39,7 @@ def _origins(values: tuple[str, ...], option: str) -> list[str]:
 @contextlib.contextmanager
 def _site_errors(options: dict[str, str] | None = None):
     """Turn the service's errors into click's 'Error: ...', each field named by its option."""
-    from .errors import TalkbackError
+    from service.errors import TalkbackError
 
     try:
         yield
@@ -53,7 +53,7 @@ def _site_errors(options: dict[str, str] | None = None):
 
 
 def _find_site(key: str) -> Site:
-    from . import sites
+    from service.core import sites
 
     with _site_errors():
         return sites.get_site(key)
@@ -68,7 +68,7 @@ def _echo_origins(site: Site) -> None:
 
 def _update(key: str, data: dict, options: dict[str, str] | None = None) -> Site:
     """Change settings through the service (validated, logged as the CLI's action)."""
-    from . import operator_log, sites
+    from service.core import operator_log, sites
 
     with _site_errors(options):
         return sites.update_site(key, data, actor=operator_log.CLI_ACTOR)
@@ -96,7 +96,7 @@ def create_site(
     key: str, name: str | None, origins: tuple[str, ...], language: str | None, exist_ok: bool
 ) -> None:
     """Create a site that pages can embed Talkback on."""
-    from . import operator_log, sites
+    from service.core import operator_log, sites
 
     allowed = _origins(origins, "--origin")
     site = db.session.scalar(select(Site).where(Site.key == key))
@@ -200,7 +200,7 @@ def _echo_settings(info: dict) -> None:
 @click.argument("key")
 def show_site(key: str) -> None:
     """Show every setting of a site: its policy and rate limits as applied, and its moderators."""
-    from . import sites
+    from service.core import sites
 
     _echo_settings(sites.site_dict(_find_site(key)))
 
@@ -275,7 +275,7 @@ def set_site(
     policy: tuple[str, ...],
 ) -> None:
     """Change a site's settings; print what changed."""
-    from . import sites
+    from service.core import sites
 
     if auto_close_days is not None and no_auto_close:
         raise click.UsageError("Give --auto-close-days or --no-auto-close, not both.")
@@ -326,7 +326,7 @@ def _edit_list(
     option: str,
 ) -> None:
     """Add and remove entries of one of the policy's lists through the service; print the list."""
-    from . import sites
+    from service.core import sites
 
     with _site_errors():
         # Read under the row lock update_site takes too: a concurrent edit can't be lost.
@@ -360,7 +360,7 @@ def site_words(
     key: str, setting: str | None, to_add: tuple[str, ...], to_remove: tuple[str, ...]
 ) -> None:
     """Show or change a site's banned or suspect words ('*' any letters, '?' one letter)."""
-    from .schemas.sites import normalize_word
+    from service.schemas.sites import normalize_word
 
     if setting is None:
         raise click.UsageError("Say which list: --banned or --suspect.")
@@ -397,7 +397,7 @@ def site_domains(
 def site_premoderate(key: str, article_id: str | None, off: bool) -> None:
     """Pre-moderate an article (every new comment on it waits for a moderator), or with --off
     stop; without ARTICLE_ID, list the site's pre-moderated articles."""
-    from . import articles, operator_log
+    from service.core import articles, operator_log
 
     if article_id is None:
         if off:
@@ -434,7 +434,7 @@ def site_premoderate(key: str, article_id: str | None, off: bool) -> None:
 @click.option("--clear", is_flag=True, help="Remove every moderator of the site.")
 def site_moderators(key: str, usernames: tuple[str, ...], clear: bool) -> None:
     """Show or replace the moderators of a site."""
-    from . import operator_log, sites
+    from service.core import operator_log, sites
 
     if usernames and clear:
         raise click.UsageError("Give --set or --clear, not both.")
@@ -453,7 +453,7 @@ def site_moderators(key: str, usernames: tuple[str, ...], clear: bool) -> None:
 @click.argument("key")
 def close_site(key: str) -> None:
     """Close a site: no new comments; its threads stay readable."""
-    from . import operator_log, sites
+    from service.core import operator_log, sites
 
     with _site_errors():
         sites.close_site(key, actor=operator_log.CLI_ACTOR)
@@ -464,7 +464,7 @@ def close_site(key: str) -> None:
 @click.argument("key")
 def reopen_site(key: str) -> None:
     """Reopen a closed site: it takes comments again."""
-    from . import operator_log, sites
+    from service.core import operator_log, sites
 
     with _site_errors():
         sites.reopen_site(key, actor=operator_log.CLI_ACTOR)
@@ -474,7 +474,7 @@ def reopen_site(key: str) -> None:
 @sites_cli.command("list")
 def list_sites() -> None:
     """List the sites, tab-separated: key, name, "closed" if it is, then its allowed origins."""
-    from . import sites
+    from service.core import sites
 
     for site in sites.list_sites():
         columns = [site.key, site.name]
@@ -492,9 +492,8 @@ def run_worker(burst: bool) -> None:
     from flask import current_app
     from rq import SimpleWorker
 
+    from service.core.queues import moderation_queue, worker_connection
     from workers.scoring import semantic, toxicity
-
-    from .queues import moderation_queue, worker_connection
 
     # Both models load before the first job (a few seconds), not inside its timeout.
     toxicity.load_model()
@@ -693,8 +692,8 @@ def rescore(site_key: str, since) -> None:
 @click.option("--limit", type=click.IntRange(1, 100), default=50, show_default=True)
 def list_reports(site_key: str | None, limit: int) -> None:
     """Show the reported queue as the console does: comments with reports still open."""
-    from .errors import TalkbackError
-    from .moderation import list_queue
+    from service.core.moderation import list_queue
+    from service.errors import TalkbackError
 
     try:
         page = list_queue("reported", None, site=site_key, limit=limit)
@@ -726,7 +725,7 @@ users_cli = AppGroup("users", help="Create and manage moderator and operator acc
 @contextlib.contextmanager
 def _service_errors():
     """Turn the service layer's errors into click's 'Error: ...' and exit status 1."""
-    from .errors import TalkbackError
+    from service.errors import TalkbackError
 
     try:
         yield
@@ -746,13 +745,13 @@ def _password_or_generated(password: str | None) -> tuple[str, bool]:
         )
     if password:
         return password, False
-    from .accounts import generate_password
+    from service.core.accounts import generate_password
 
     return generate_password(), True
 
 
 def _create_account(username: str, password: str | None, role: str, sites: tuple[str, ...]):
-    from . import accounts
+    from service.core import accounts
 
     password, generated = _password_or_generated(password)
     with _service_errors():
@@ -793,7 +792,7 @@ def create_moderator(username: str, sites: tuple[str, ...], password: str | None
 )
 def assign(username: str, sites: tuple[str, ...]) -> None:
     """Set the sites a moderator works on (replaces the current list)."""
-    from . import accounts
+    from service.core import accounts
 
     with _service_errors():
         user = accounts.get_user(username)
@@ -806,7 +805,7 @@ def assign(username: str, sites: tuple[str, ...]) -> None:
 @click.option("--password", help="The new password (prompted for, or generated and printed).")
 def set_password(username: str, password: str | None) -> None:
     """Set an account's password, lift its lockout and log out its sessions."""
-    from . import accounts
+    from service.core import accounts
 
     with _service_errors():
         user = accounts.get_user(username)
@@ -821,7 +820,7 @@ def set_password(username: str, password: str | None) -> None:
 @click.argument("username")
 def deactivate(username: str) -> None:
     """Turn an account off: it can't log in and its API tokens stop working."""
-    from . import accounts
+    from service.core import accounts
 
     with _service_errors():
         accounts.set_active(accounts.get_user(username), False)
@@ -832,7 +831,7 @@ def deactivate(username: str) -> None:
 @click.argument("username")
 def activate(username: str) -> None:
     """Turn a deactivated account back on."""
-    from . import accounts
+    from service.core import accounts
 
     with _service_errors():
         accounts.set_active(accounts.get_user(username), True)
@@ -844,7 +843,7 @@ def activate(username: str) -> None:
 @click.option("--name", default="", help="What the token is for (e.g. 'triage script').")
 def create_token(username: str, name: str) -> None:
     """Create an API token for an account; the token is printed once, as the last line."""
-    from . import accounts
+    from service.core import accounts
 
     with _service_errors():
         api_token, token = accounts.create_token(accounts.get_user(username), name)
@@ -857,7 +856,7 @@ def create_token(username: str, name: str) -> None:
 @click.argument("token_id", metavar="ID", type=int)
 def revoke_token(token_id: int) -> None:
     """Revoke an API token by its id (see `users list`)."""
-    from . import accounts
+    from service.core import accounts
 
     with _service_errors():
         api_token = accounts.revoke_token(token_id)
@@ -867,7 +866,7 @@ def revoke_token(token_id: int) -> None:
 @users_cli.command("list")
 def list_users() -> None:
     """List accounts with their role, state, sites and live API tokens (id: name)."""
-    from . import accounts
+    from service.core import accounts
 
     users = accounts.list_users()
     if not users:
@@ -893,9 +892,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(run_worker)
     app.cli.add_command(run_sweeper)
     app.cli.add_command(moderation_cli)
-    from .cli_advice import advise
-    from .cli_bans import bans_cli
-    from .cli_privacy import privacy_cli
+    from service.cli.advice import advise
+    from service.cli.bans import bans_cli
+    from service.cli.privacy import privacy_cli
 
     moderation_cli.add_command(advise)
 

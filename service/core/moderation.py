@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select, true, update
 
-from .bans import stored_targets
-from .comments import DecisionRecord, find_site, record_decisions
-from .errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
-from .extensions import db
-from .learning import learn
-from .models import (
+from service.core.bans import stored_targets
+from service.core.comments import DecisionRecord, find_site, record_decisions
+from service.core.learning import learn
+from service.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from service.extensions import db
+from service.models import (
     MAX_ID,
     Article,
     AuditEntry,

@@ -11,16 +11,16 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from .comments import (
+from service.core.comments import (
     ARTICLE_ID_MAX,
     article_is_closed,
     check_article_id,
     find_site,
     is_valid_article_id,
 )
-from .errors import UnprocessableError
-from .extensions import db
-from .models import MAX_ID, Article, Comment, CommentStatus
+from service.errors import UnprocessableError
+from service.extensions import db
+from service.models import MAX_ID, Article, Comment, CommentStatus
 
 VISIBLE = (CommentStatus.APPROVED, CommentStatus.DELETED)
 

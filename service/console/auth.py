@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from . import accounts, auth, ratelimit
-from .errors import TalkbackError
+from service.core import accounts
+from service.errors import TalkbackError
+from service.web import auth, ratelimit
 
 bp = Blueprint("console_auth", __name__, url_prefix="/console")
 bp.after_request(auth.console_security_headers)

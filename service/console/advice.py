@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from . import advice, auth, sites
-from .errors import ConflictError, NotFoundError, TalkbackError
-from .extensions import db
-from .models import Site
-from .schemas.advice import DEFAULT_DAYS, DEFAULT_HOLD_TOLERANCE, DEFAULT_REJECT_TOLERANCE
+from service.core import advice, sites
+from service.errors import ConflictError, NotFoundError, TalkbackError
+from service.extensions import db
+from service.models import Site
+from service.schemas.advice import DEFAULT_DAYS, DEFAULT_HOLD_TOLERANCE, DEFAULT_REJECT_TOLERANCE
+from service.web import auth
 
 bp = Blueprint("console_advice", __name__, url_prefix="/console")
 bp.after_request(auth.console_security_headers)

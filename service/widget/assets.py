@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, request
 
 bp = Blueprint("widget", __name__)
 
-WIDGET_DIR = Path(__file__).resolve().parent / "static" / "widget"
+WIDGET_DIR = Path(__file__).resolve().parents[1] / "static" / "widget"
 JAVASCRIPT = "text/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
 # Pages cache the files briefly; a new release reaches readers within minutes, and the ETag

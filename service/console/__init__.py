@@ -1,0 +1,1 @@
+"""The moderators' and operators' web console: server-rendered pages."""

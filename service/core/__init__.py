@@ -1,0 +1,1 @@
+"""The service layer: comments, moderation, bans, sites, accounts; no requests, no templates."""

@@ -1,0 +1,1 @@
+"""Request plumbing: authentication, CORS and rate limits."""

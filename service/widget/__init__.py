@@ -1,0 +1,1 @@
+"""The reader widget's files and the demo article page."""
