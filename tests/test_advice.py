@@ -383,7 +383,7 @@ def test_applying_writes_the_thresholds_and_logs_the_advice(call, decided):
 
 
 def test_applied_thresholds_are_the_policy_the_worker_reads(call, decided, site):
-    from workers.moderation import site_policy
+    from service.core.sites import site_policy
 
     call("olga", "POST", APPLY, json={"thresholds": ["toxicity_hold", "toxicity_reject"]})
     db.session.expire_all()

@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import event
 
+from service.core.origins import InvalidOriginError, normalize_origin
 from service.extensions import db
 from service.models import Comment, CommentStatus, Site
-from service.web.cors import InvalidOriginError, normalize_origin
 
 from .helpers import comments_url, submit
 

@@ -4,7 +4,6 @@ import zlib
 
 import pytest
 
-from workers.external import ExternalVerdict
 from workers.scoring import Policy, Scores, ScoringContext, decide, score_comment
 from workers.scoring.learned import (
     CHAR_BUCKETS,
@@ -17,6 +16,7 @@ from workers.scoring.learned import (
 from workers.scoring.normalize import normalize
 from workers.scoring.policy import APPROVED, HELD, REJECTED
 from workers.scoring.spam import link_domains
+from workers.scoring.verdicts import ExternalVerdict
 
 POLITE = "Thanks for the clear report, the timeline of the restoration was really useful."
 DEFAULTS = Policy()

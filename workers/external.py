@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from workers.scoring.verdicts import ExternalVerdict
+
 log = logging.getLogger(__name__)
 
 AKISMET_ENDPOINT = "https://rest.akismet.com/1.1/comment-check"
@@ -44,17 +46,6 @@ class ExternalRequest:
     permalink: str | None  # article URL
     site_url: str  # the site's home URL (Akismet's `blog`)
     lang: str | None = None  # e.g. "en", "he"
-
-
-@dataclass(frozen=True)
-class ExternalVerdict:
-    """One scorer's answer: spam, ham, or failed (with why), and a sentence for moderators."""
-
-    scorer: str  # e.g. "Akismet"
-    outcome: str  # "spam" | "ham" | "failed"
-    reason: str  # a sentence a moderator understands
-    discard: bool = False  # Akismet's `X-akismet-pro-tip: discard` (blatant spam)
-    failure_policy: str = "open"  # copied from the scorer: "open" or "closed"
 
 
 class ExternalScorer(Protocol):

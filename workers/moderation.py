@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, case, func, select, tuple_
@@ -16,6 +15,7 @@ from service.core.bans import hold_bans_matching, hold_reason
 from service.core.comments import DecisionRecord
 from service.core.learning import site_counts
 from service.core.queues import redis_connection
+from service.core.sites import site_policy
 from service.extensions import db
 from service.models import Article, Comment, CommentStatus, Site, utcnow
 from workers.activity import Activity, Posting, record_and_count
@@ -40,18 +40,6 @@ class Assessment:
 
     scores: Scores
     decision: Decision
-
-
-def site_policy(site: Site, config: Any = None) -> Policy:
-    """Return a site's policy; settings it doesn't store take the configured defaults."""
-    config = config or current_app.config
-    return Policy.from_dict(
-        site.policy,
-        toxicity_hold=config["TOXICITY_HOLD"],
-        toxicity_reject=config["TOXICITY_REJECT"],
-        spam_hold=config["SPAM_HOLD"],
-        spam_reject=config["SPAM_REJECT"],
-    )
 
 
 def external_scorers() -> list:

@@ -12,10 +12,10 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from service.core.origins import InvalidOriginError, normalize_origin
 from service.core.sanitize import plain_text
 from service.extensions import db
 from service.models import Site
-from service.web.cors import InvalidOriginError, normalize_origin
 
 sites_cli = AppGroup(
     "sites", help="Create, configure, close and list sites, and assign their moderators."

@@ -39,7 +39,6 @@ from service.errors import ConflictError, ForbiddenError, UnprocessableError
 from service.extensions import db
 from service.models import AuditEntry, Comment, Site, utcnow
 from service.schemas.advice import THRESHOLDS, AdviceApplySchema, AdviceOptionsSchema
-from workers.moderation import site_policy
 from workers.scoring.policy import PRE_MODERATION, Policy
 
 # The operators' log action of an applied advice (a site.update with the advice's figures).
@@ -381,7 +380,7 @@ def _fingerprint(key: str, options: dict, changes: dict) -> str:
 
 
 def _advise(site: Site, options: dict, now: datetime) -> dict:
-    policy = site_policy(site)
+    policy = sites.site_policy(site)
     since = now - timedelta(days=options["days"])
     decisions = _decisions(site.id, since, now)
     decided_from = dict.fromkeys(DECIDED_FROM, 0)
@@ -475,7 +474,7 @@ def _log_details(advice: dict, names: list[str]) -> dict:
 
 
 def _in_force(site: Site) -> dict[str, float]:
-    policy = site_policy(site)
+    policy = sites.site_policy(site)
     return {name: getattr(policy, name) for name in THRESHOLDS}
 
 

@@ -7,7 +7,6 @@ nested ones as "policy.toxicity_hold"), written in one commit, and logged in the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
@@ -26,7 +25,6 @@ from service.schemas.sites import (
     SiteCreateSchema,
     SiteUpdateSchema,
 )
-from workers.moderation import site_policy
 from workers.scoring.policy import Policy
 
 # Settings stored in their own column, compared and logged as a whole.
@@ -45,6 +43,23 @@ DEFAULTS = {
     "max_comment_length": 5000,
     "auto_close_days": None,
 }
+
+
+def policy_of(stored: Mapping | None, config: Any = None) -> Policy:
+    """Return the policy stored settings make; settings not stored take the configured defaults."""
+    config = config or current_app.config
+    return Policy.from_dict(
+        stored,
+        toxicity_hold=config["TOXICITY_HOLD"],
+        toxicity_reject=config["TOXICITY_REJECT"],
+        spam_hold=config["SPAM_HOLD"],
+        spam_reject=config["SPAM_REJECT"],
+    )
+
+
+def site_policy(site: Site, config: Any = None) -> Policy:
+    """Return a site's policy; settings it doesn't store take the configured defaults."""
+    return policy_of(site.policy, config)
 
 
 def validation_fields(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -175,7 +190,7 @@ def _check_lengths(values: dict, minimum: int, maximum: int) -> None:
 
 def _check_thresholds(changes: Mapping, policy: dict) -> None:
     """Refuse a hold threshold above its reject threshold, naming the setting that was given."""
-    effective = site_policy(SimpleNamespace(policy=policy))
+    effective = policy_of(policy)
     for score in SCORES:
         hold_key, reject_key = f"{score}_hold", f"{score}_reject"
         if hold_key not in changes and reject_key not in changes:

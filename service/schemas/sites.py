@@ -8,9 +8,9 @@ import re
 from limits import parse_many
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
+from service.core.origins import InvalidOriginError, normalize_origin
 from service.schemas.fields import TrimmedString, UTCDateTime
 from service.schemas.moderation import NaiveUTCDateTime
-from service.web.cors import InvalidOriginError, normalize_origin
 
 LANGUAGES = ("en", "he")
 # Anchored at both ends: validate.Regexp only matches at the start.

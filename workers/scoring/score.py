@@ -23,7 +23,7 @@ from .semantic import HEAD_WORDS, Reading
 from .toxicity import toxicity_score
 
 if TYPE_CHECKING:
-    from workers.external import ExternalVerdict
+    from .verdicts import ExternalVerdict
 
 # A head at or above this appears in a moderator's reasons ("threat 0.91").
 SHOWN_READING = 0.5
