@@ -34,6 +34,8 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	@if command -v npx >/dev/null 2>&1; then npx --no-install eslint service/static; \
+	else echo "npm not found: the JavaScript lint (eslint) is skipped"; fi
 
 format: install
 	$(VENV)/bin/ruff check --fix .

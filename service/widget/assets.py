@@ -17,6 +17,23 @@ CSS = "text/css; charset=utf-8"
 # Pages cache the files briefly; a new release reaches readers within minutes, and the ETag
 # makes the revalidation after that a 304.
 CACHE_CONTROL = "public, max-age=300"
+# The files served as /embed.js, in order: the strings, the widget's parts (each one role), and
+# last the start. They share one function scope, so the order only matters for what runs at once.
+WIDGET_MODULES = (
+    "strings.js",  # STRINGS: every text the reader sees, per language
+    "config.js",  # the script tag, the API origin, limits and timings
+    "dom.js",  # the element builder and relative times
+    "store.js",  # localStorage that never throws, the commenter key
+    "api.js",  # the public API client
+    "thread.js",  # the Talkback class: layout, reading and rendering the thread
+    "composer.js",  # writing and posting a comment
+    "drafts.js",  # drafts across reloads and tabs
+    "own.js",  # the reader's own comments and deleting them
+    "pending.js",  # polling comments that await moderation
+    "report.js",  # reporting a comment
+    "dialog.js",  # the confirm dialog
+    "embed.js",  # the start: reads the script tag and launches the widget
+)
 
 
 @dataclass(frozen=True)
@@ -33,11 +50,11 @@ def _read(*names: str) -> str:
 
 
 def build_asset(name: str) -> Asset:
-    """Return the served form of a widget file (embed.js carries the strings table)."""
+    """Return the served form of a widget file (embed.js is all of WIDGET_MODULES)."""
     if name == "embed.js":
-        # One function scope for both files, so STRINGS and the widget's names stay private
+        # One function scope for all the files, so STRINGS and the widget's names stay private
         # to the widget on the embedding page; nothing is minified or rewritten.
-        text = '(() => {\n"use strict";\n' + _read("strings.js", "embed.js") + "})();\n"
+        text = '(() => {\n"use strict";\n' + _read(*WIDGET_MODULES) + "})();\n"
         mimetype = JAVASCRIPT
     elif name == "count.js":
         text, mimetype = _read("count.js"), JAVASCRIPT

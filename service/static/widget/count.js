@@ -1,3 +1,4 @@
+// @ts-check
 // Talkback comment counts for list pages.
 //
 //   <a href="/story/4993431">Story <span data-talkback-count="4993431"></span></a>
@@ -8,14 +9,14 @@
 (() => {
   "use strict";
   // Only set while an async script first runs: capture it now.
-  const script = document.currentScript;
+  const script = /** @type {HTMLScriptElement | null} */ (document.currentScript);
   if (!script) return;
   const API = new URL(script.src, location.href).origin;
   const site = script.dataset.site;
   const CHUNK = 100; // the API's limit per request
 
   async function fill() {
-    const elements = document.querySelectorAll("[data-talkback-count]");
+    const elements = /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-talkback-count]"));
     const byArticle = new Map();
     for (const element of elements) {
       const article = element.dataset.talkbackCount.trim();

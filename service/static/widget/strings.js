@@ -1,6 +1,8 @@
+// @ts-check
 // Talkback widget strings: one table per language, every table with every key of `en`.
-// service/widget.py serves /embed.js as this file followed by embed.js, both wrapped in one
-// function, so STRINGS is private to the widget. Counted forms are functions of the number.
+// service/widget.py serves /embed.js as this file followed by the widget's other files, all
+// wrapped in one function, so STRINGS is private to the widget. Counted forms are functions of
+// the number.
 const STRINGS = {
   en: {
     dir: "ltr",
