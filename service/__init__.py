@@ -50,7 +50,8 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_blueprint(admin_advice.bp)
     api.register_blueprint(health.bp)
     cors.init_app(app)
-    app.register_blueprint(demo.bp)
+    if app.config["DEMO_PAGES"]:
+        app.register_blueprint(demo.bp)
     app.register_blueprint(widget_assets.bp)
     app.register_blueprint(console_auth.bp)
     app.register_blueprint(console_queue.bp)

@@ -100,6 +100,14 @@ class Config:
         == "1"
     )
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # Cost of the argon2id password hashes: "standard" is argon2-cffi's default (RFC 9106
+    # low-memory profile: t=3, m=65536 KiB, p=4); anything else names parameters as in a hash,
+    # e.g. "t=1,m=1024,p=1", which only test suites should use. A login rehashes a password
+    # stored with other parameters.
+    PASSWORD_HASH_COST = os.environ.get("TALKBACK_PASSWORD_HASH_COST", "standard")
+    # The demo article pages (/demo, /demo/he, /demo/list): `make run` turns them on; a
+    # production deployment has no use for them.
+    DEMO_PAGES = os.environ.get("TALKBACK_DEMO_PAGES", "0") == "1"
     # CSRF tokens live as long as the session: a console tab left open for hours still works.
     WTF_CSRF_TIME_LIMIT = None
 

@@ -1,4 +1,5 @@
-"""Helpers of the browser tests: a live server whose pages embed the widget cross-origin.
+"""Helpers of the browser tests: a live server whose pages embed the widget cross-origin, and
+locators and seeding for the widget, the console and axe-core (their fixtures are in conftest).
 
 The server listens on 127.0.0.1 only; pages are opened at http://localhost:PORT and load the
 widget (and call the API) at http://127.0.0.1:PORT, as a news site and its comment host would.
@@ -10,6 +11,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask import Response, render_template_string, request
 from werkzeug.serving import make_server
@@ -19,6 +21,13 @@ from service.extensions import db
 from service.models import CommentStatus
 from service.schemas.comments import CommentSubmitSchema
 from service.widget.demo import content_security_policy
+
+from .helpers import DEFAULT_PASSWORD, POLITE
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+# The console tests' article (decided_comment).
+ARTICLE_URL = "https://news.example/harbour-bridge-reopens"
+ARTICLE_TITLE = "Harbour bridge reopens to traffic"
 
 # A bare host page, like a newsroom's template: one element, one async script, a strict CSP.
 HOST_PAGE = """<!doctype html>
@@ -153,3 +162,116 @@ def seed(
         record = comments.DecisionRecord(submitted.id, CommentStatus.APPROVED, ["test"])
         comments.record_decision(record, CommentStatus.PENDING, actor="test")
     return submitted
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+# --- The widget ---------------------------------------------------------------------------------
+
+
+def widget(page):
+    """The widget's root section (Playwright's locators pierce the open shadow root)."""
+    return page.locator("#talkback section.tb")
+
+
+def widget_comment(page, text):
+    """The <li> of the comment whose body has this text (innermost match)."""
+    return page.locator(
+        "li.tb-comment", has=page.locator(":scope > .tb-card .tb-body", has_text=text)
+    )
+
+
+def composer(page):
+    return page.locator("form.tb-composer")
+
+
+def post_through_widget(page, name="Noa", body=POLITE):
+    page.get_by_role("button", name="New comment").click()
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Comment", exact=True).fill(body)
+    page.get_by_role("button", name="Post comment").click()
+    expect(widget_comment(page, body).get_by_text("Awaiting moderation")).to_be_visible()
+
+
+# --- The console --------------------------------------------------------------------------------
+
+
+def decided_comment(
+    body: str,
+    *,
+    name: str = "Reader",
+    status: CommentStatus = CommentStatus.HELD,
+    reasons: tuple[str, ...] = ("held for review: first comment by this commenter",),
+    toxicity: float | None = 0.12,
+    spam: float | None = 0.05,
+    site: str = "demo",
+    parent_id: int | None = None,
+    title: str | None = None,
+    commenter: str | None = None,
+) -> int:
+    """Store a comment as the worker would have decided it; return its id."""
+    fields = {
+        "author_name": name,
+        "body": body,
+        "title": title,
+        "parent_id": parent_id,
+        "commenter_key": commenter,
+        "article_url": ARTICLE_URL,
+        "article_title": ARTICLE_TITLE,
+    }
+    data = CommentSubmitSchema().load({k: v for k, v in fields.items() if v is not None})
+    comment_id = comments.submit_comment(site, "bridge", data, comments.Client()).id
+    record = comments.DecisionRecord(comment_id, status, list(reasons), toxicity, spam)
+    comments.record_decision(record, CommentStatus.PENDING, actor="worker")
+    return comment_id
+
+
+def open_console(context, server, username: str, path: str = "/console/", *, exact=False):
+    """Open a console page in a new tab, logging in through the real form on the way; with
+    `exact`, wait until that very page (not just any console page) has loaded."""
+    page = context.new_page()
+    page.problems = record_problems(page)
+    page.goto(server.page_origin + path)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**{path}" if exact else "**/console/**")
+    return page
+
+
+def problems(page) -> list[str]:
+    """The page's problems, less favicon loads a quick navigation cancelled (not our bug)."""
+    return [problem for problem in page.problems if not problem.endswith("/favicon.svg")]
+
+
+def open_console_at(context, server, username: str, path: str):
+    """Open exactly this console page in a new tab, logging in on the way."""
+    return open_console(context, server, username, path, exact=True)
+
+
+def card(page, text: str):
+    return page.locator("li.card", has=page.locator(".card-body", has_text=text))
+
+
+def wait_ready(page) -> None:
+    expect(page.locator("#queue-app[data-ready]")).to_have_count(1)
+
+
+# --- axe-core -----------------------------------------------------------------------------------
+
+AXE_RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+AXE_RUN = """async (rules) => {
+    const result = await axe.run(document, {runOnly: rules});
+    return result.violations.map(
+        v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target).join(", ")})`);
+}"""
+
+
+def violations(page) -> list[str]:
+    """Inject axe-core into the page (CSP is bypassed for that) and return its violations."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(AXE_RUN, AXE_RULES)

@@ -8,25 +8,32 @@ never touched.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import uuid
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from argon2 import PasswordHasher
 from redis import Redis
 from rq import SimpleWorker
 
 from service import create_app
-from service.config import database_url
 from service.core import accounts
 from service.core.queues import moderation_queue
 from service.extensions import db
 from service.models import Site
+
+from .helpers import (
+    DEFAULT_PASSWORD,
+    CommentCheckHandler,
+    FakeAkismet,
+    JoiningServer,
+    csrf_token_of,
+    decide,
+    held,
+    scores,
+    temporary_database,
+)
 
 # Debian's Chromium, never a downloaded browser, with flags that keep it off the closed network.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,13 +47,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# The password make_user gives an account unless told otherwise (login's default too).
-DEFAULT_PASSWORD = "correct horse battery"
-
 # Still argon2id, but cheap: the suite hashes hundreds of passwords, and the production cost
-# (argon2-cffi's RFC 9106 defaults, ~0.1 s each) would add minutes. test_accounts checks the
-# production hasher's settings separately.
-accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+# (PASSWORD_HASH_COST "standard", argon2-cffi's RFC 9106 defaults, ~0.1 s each) would add
+# minutes. test_accounts checks the production hasher's settings separately.
+PASSWORD_HASH_COST = "t=1,m=1024,p=1"
 
 RATE_LIMIT_SETTINGS = (
     "RATE_LIMIT_SUBMIT",
@@ -66,26 +70,6 @@ def pytest_collection_modifyitems(config, items):
             "TALKBACK_REQUIRE_BROWSER is set but /usr/bin/chromium is missing "
             "(apt-get install chromium)."
         )
-
-
-@contextlib.contextmanager
-def temporary_database(tmp_dir: Path) -> Iterator[str]:
-    """Yield the URL of a new, empty database on the configured server; drop it afterwards."""
-    server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        yield f"sqlite:///{tmp_dir / f'talkback-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    url = sa.make_url(database_url(server_url))
-    name = f"talkback_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +110,9 @@ def app_factory(database, redis_url, built_apps):
             "SQLALCHEMY_DATABASE_URI": database,
             "REDIS_URL": redis_url,
             "SERVER_NAME": "talkback.test",
+            "PASSWORD_HASH_COST": PASSWORD_HASH_COST,
+            # The demo pages are a development tool, on in tests (tests of them use them).
+            "DEMO_PAGES": True,
             # High enough never to throttle the suite; tests of the limits set their own.
             **dict.fromkeys(RATE_LIMIT_SETTINGS, "1000/minute"),
             **overrides,
@@ -261,6 +248,19 @@ def chromium():
 
 
 @pytest.fixture
+def axe_context(chromium):
+    """A browser context that lets axe-core be injected (skipped without node_modules/axe-core)."""
+    from .browser_support import AXE
+
+    if not AXE.exists():
+        pytest.skip("node_modules/axe-core is missing: run `make install` (needs npm)")
+    # The console's CSP (rightly) refuses injected scripts; axe is one.
+    context = chromium.new_context(bypass_csp=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
 def make_user(app):
     """Create an account: make_user(username, role="moderator", sites=(), password=...) → User."""
 
@@ -280,13 +280,6 @@ def api_token(app):
     return create
 
 
-def csrf_token_of(response) -> str:
-    """Return the CSRF token of the first form on a page."""
-    match = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
-    assert match, f"no CSRF token on the page (status {response.status_code})"
-    return match.group(1)
-
-
 @pytest.fixture
 def login():
     """Log a test client in through the real login form: login(client, username, password)."""
@@ -304,3 +297,42 @@ def login():
         return response
 
     return log_in
+
+
+@pytest.fixture
+def decided(site):
+    """Moderators' decisions with known advice.
+
+    Toxicity: 40 approved at 0.20 .. 0.59 and 20 rejected as abusive at 0.55 .. 0.93, so the hold
+    suggestion is 0.55 (no rejection below it) and the reject one 0.60 (no approval at or above).
+    Spam: 12 rejected as spam at 0.70 .. 0.92, and every approval at 0.05: the suggestions cross
+    (hold 0.70, reject 0.06) and are swapped.
+    """
+    approved = [held(site, tox, 0.05) for tox in scores(0.20, 0.01, 40)]
+    abusive = [held(site, tox, 0.05) for tox in scores(0.55, 0.02, 20)]
+    spam = [held(site, 0.10, value) for value in scores(0.70, 0.02, 12)]
+    decide(approved, "approve")
+    decide(abusive, "reject", "abusive")
+    decide(spam, "reject", "spam")
+    return {"approved": approved, "abusive": abusive, "spam": spam}
+
+
+@pytest.fixture
+def fake_akismet(monkeypatch) -> Iterator[FakeAkismet]:
+    """A real HTTP server on 127.0.0.1 speaking comment-check, stopped cleanly afterwards."""
+    # A proxy configured on the machine must not swallow requests to the local server.
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    server = JoiningServer(("127.0.0.1", 0), CommentCheckHandler)
+    host, port = server.server_address[:2]
+    fake = FakeAkismet(url=f"http://{host}:{port}/1.1/comment-check")
+    server.fake = fake  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield fake
+    finally:
+        fake.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -11,13 +11,13 @@ from argon2 import PasswordHasher, Type
 from flask import jsonify
 from sqlalchemy import select
 
-from service import launcher
+from service.cli import launch as launcher
 from service.core import accounts
 from service.extensions import db
 from service.models import ApiToken, Site, User, UserRole, utcnow
 from service.web import auth
 
-from .conftest import DEFAULT_PASSWORD, csrf_token_of
+from .helpers import DEFAULT_PASSWORD, csrf_token_of
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -67,13 +67,24 @@ def test_passwords_are_stored_as_argon2id_hashes(alice):
 
 
 def test_production_hashes_use_argon2id_with_the_rfc_defaults():
-    # The suite swaps in a cheaper hasher (conftest); the service's own is argon2-cffi's default.
+    # The suite's apps hash cheaply (PASSWORD_HASH_COST in conftest); the service's own default,
+    # "standard", is argon2-cffi's default.
     default = PasswordHasher()
     assert default.type == Type.ID
     assert default.time_cost >= 2 and default.memory_cost >= 64 * 1024
     assert accounts.PasswordHasher is PasswordHasher
     source = inspect.getsource(accounts)
     assert "_hasher = PasswordHasher()" in source
+
+
+def test_the_password_hash_cost_is_a_setting_of_the_app(app):
+    assert accounts.password_hasher("standard") is accounts._hasher
+    assert accounts.hash_password("a password").startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    cheap = accounts.password_hasher("t=2, m=2048")
+    assert (cheap.time_cost, cheap.memory_cost, cheap.parallelism) == (2, 2048, 4)
+    for wrong in ("", "cheap", "t=1,x=2", "t=1,t=2", "m=-5", "t=0", "m=8,p=2"):
+        with pytest.raises(ValueError, match="TALKBACK_PASSWORD_HASH_COST"):
+            accounts.password_hasher(wrong)
 
 
 def test_usernames_are_lowercase_and_checked(make_user):

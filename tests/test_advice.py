@@ -14,9 +14,7 @@ from service.errors import ForbiddenError
 from service.extensions import db
 from service.models import OperatorAction, Site, utcnow
 
-from .conftest import csrf_token_of
-from .test_console_admin import form_of, text
-from .test_moderation_api import make_comment
+from .helpers import csrf_token_of, decide, form_of, held, make_comment, scores, text
 
 API = "/api/v1/admin/sites"
 ADVICE = f"{API}/demo/threshold-advice"
@@ -25,11 +23,6 @@ PAGE = "/console/sites/demo/advice"
 
 
 # --- The arithmetic, on lists with known answers ------------------------------------------------
-
-
-def scores(start: float, step: float, count: int) -> list[float]:
-    """Evenly spaced scores, rounded to two decimals (so 0.55 is the float 0.55)."""
-    return [round(start + step * i, 2) for i in range(count)]
 
 
 def test_the_hold_suggestion_is_the_highest_step_that_lets_through_at_most_the_tolerance():
@@ -78,37 +71,7 @@ def test_percentages_never_round_some_to_none_or_most_to_all(share, shown):
     assert advice.percent(share) == shown
 
 
-# --- Seeding decisions --------------------------------------------------------------------------
-
-
-def held(site: Site, toxicity: float, spam: float, key: str | None = None) -> int:
-    """A comment the worker held with these scores; returns its id."""
-    return make_comment(site, "held", toxicity=toxicity, spam=spam, key=key).id
-
-
-def decide(ids: list[int], action: str, reason: str | None = None, who: str = "mia") -> None:
-    """Decide held comments as a moderator would, through the moderation service."""
-    items = [{"id": comment_id, "expected_status": "held"} for comment_id in ids]
-    results = moderation.decide_many(action, items, moderation.moderator_actor(who), reason)
-    assert all(result["error"] is None for result in results), results
-
-
-@pytest.fixture
-def decided(site):
-    """Moderators' decisions with known advice.
-
-    Toxicity: 40 approved at 0.20 .. 0.59 and 20 rejected as abusive at 0.55 .. 0.93, so the hold
-    suggestion is 0.55 (no rejection below it) and the reject one 0.60 (no approval at or above).
-    Spam: 12 rejected as spam at 0.70 .. 0.92, and every approval at 0.05: the suggestions cross
-    (hold 0.70, reject 0.06) and are swapped.
-    """
-    approved = [held(site, tox, 0.05) for tox in scores(0.20, 0.01, 40)]
-    abusive = [held(site, tox, 0.05) for tox in scores(0.55, 0.02, 20)]
-    spam = [held(site, 0.10, value) for value in scores(0.70, 0.02, 12)]
-    decide(approved, "approve")
-    decide(abusive, "reject", "abusive")
-    decide(spam, "reject", "spam")
-    return {"approved": approved, "abusive": abusive, "spam": spam}
+# --- Reading results (seeding: scores/held/decide in helpers.py, `decided` in conftest.py) ---
 
 
 def thresholds_of(result: dict) -> dict[str, dict]:

@@ -8,18 +8,17 @@ import pytest
 from service.extensions import db
 from service.models import Site
 
-from .test_advice import PAGE, decided  # noqa: F401 (the fixture)
-from .test_console_admin_browser import open_console, problems
-from .test_console_axe import axe_context, violations  # noqa: F401 (the fixture)
-from .test_widget_browser import expect
+from .browser_support import expect, open_console_at, problems, violations
 
 pytestmark = pytest.mark.browser
 
+PAGE = "/console/sites/demo/advice"
+
 
 @pytest.mark.usefixtures("decided")
-def test_the_advice_page_passes_axe_and_applies(server, axe_context, make_user):  # noqa: F811
+def test_the_advice_page_passes_axe_and_applies(server, axe_context, make_user):
     make_user("olga", "operator")
-    page = open_console(axe_context, server, "olga", PAGE)
+    page = open_console_at(axe_context, server, "olga", PAGE)
     expect(page.get_by_role("heading", name="Toxicity")).to_be_visible()
     assert violations(page) == []
     page.get_by_role("checkbox", name="Spam: hold at 0.50 → 0.06").uncheck()

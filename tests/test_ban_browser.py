@@ -8,8 +8,15 @@ from service.core.hashing import hash_ip
 from service.extensions import db
 from service.models import Ban, BanKind, BanTarget, Comment
 
-from .browser_support import record_problems, seed
-from .test_widget_browser import comment, composer, expect, post_through_widget, widget
+from .browser_support import (
+    composer,
+    expect,
+    post_through_widget,
+    record_problems,
+    seed,
+    widget,
+    widget_comment,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -70,24 +77,24 @@ def test_a_shadow_banned_author_sees_their_comment_and_nobody_else_does(
 
         run_worker()
         # The widget's poll tells the author it was published, as for anyone.
-        expect(comment(page, SHADOWED).get_by_text("Awaiting moderation")).to_have_count(0)
+        expect(widget_comment(page, SHADOWED).get_by_text("Awaiting moderation")).to_have_count(0)
         expect(widget(page).get_by_role("heading", name="2 comments")).to_be_visible()
 
         # After a reload the thread leaves it out, and the widget puts it back for its author.
         # (Once the network is idle, so the reload cuts no request short, e.g. the favicon's.)
         page.wait_for_load_state("networkidle")
         page.reload()
-        expect(comment(page, SHADOWED)).to_be_visible()
-        expect(comment(page, SHADOWED).get_by_text("Awaiting moderation")).to_have_count(0)
+        expect(widget_comment(page, SHADOWED)).to_be_visible()
+        expect(widget_comment(page, SHADOWED).get_by_text("Awaiting moderation")).to_have_count(0)
         expect(widget(page).get_by_role("heading", name="2 comments")).to_be_visible()
         assert problems == []
 
         other = reader.new_page()
         other_problems = record_problems(other)
         other.goto(server.page("s1"))
-        expect(comment(other, "An ordinary published comment.")).to_be_visible()
+        expect(widget_comment(other, "An ordinary published comment.")).to_be_visible()
         expect(widget(other).get_by_role("heading", name="1 comment")).to_be_visible()
-        expect(comment(other, SHADOWED)).to_have_count(0)
+        expect(widget_comment(other, SHADOWED)).to_have_count(0)
 
         listing = reader.new_page()
         listing_problems = record_problems(listing)

@@ -11,12 +11,22 @@ import pytest
 
 from service.core import operator_log
 from service.extensions import db
-from service.models import Article, AuditEntry, Ban, Comment, OperatorAction, Site, utcnow
+from service.models import Article, AuditEntry, Ban, Comment, OperatorAction, utcnow
 
-from .helpers import POLITE, audit_trail, comments_url, row_count, status_of
-
-ADMIN = "/api/v1/admin/bans"
-BYSTANDER_IP = "198.51.100.1"
+from .helpers import (
+    BANS_ADMIN,
+    add,
+    audit_trail,
+    bearer,
+    expire,
+    lift,
+    make_site,
+    post_ban,
+    row_count,
+    send,
+    set_policy,
+    status_of,
+)
 
 # target → (the value an operator bans, what the banned reader's submission carries, its IP)
 CASES = {
@@ -29,42 +39,6 @@ CASES = {
 
 
 # --- Helpers ----------------------------------------------------------------------------------
-
-
-def send(client, ip: str | None = None, site: str = "demo", article: str = "a1", **fields):
-    """Submit a comment from an IP address (a bystander's unless given); return the response."""
-    payload = {"author_name": "Dana", "body": POLITE, **fields}
-    return client.post(
-        comments_url(article, site), json=payload, environ_base={"REMOTE_ADDR": ip or BYSTANDER_IP}
-    )
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def post_ban(client, token: str, **body):
-    return client.post(ADMIN, json=body, headers=bearer(token))
-
-
-def add(client, token: str, **body) -> dict:
-    """Add a ban that must be accepted; return it."""
-    body = {"reason": "trolling", **body}
-    response = post_ban(client, token, **body)
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def lift(client, token: str, ban_id: int):
-    return client.post(f"{ADMIN}/{ban_id}/lift", headers=bearer(token))
-
-
-def expire(ban_id: int) -> None:
-    """Move a ban's end into the past, as if its time had run out."""
-    db.session.execute(
-        db.update(Ban).where(Ban.id == ban_id).values(expires_at=utcnow() - timedelta(minutes=1))
-    )
-    db.session.commit()
 
 
 def future(days: int = 3) -> str:
@@ -87,18 +61,6 @@ def assert_accepted(response, shadow: bool = False) -> int:
     assert response.status_code == 202, response.json
     assert comment(response.json["id"]).shadow is shadow
     return response.json["id"]
-
-
-def make_site(key: str) -> Site:
-    other = Site(key=key, name=key.title())
-    db.session.add(other)
-    db.session.commit()
-    return other
-
-
-def set_policy(key: str, policy: dict) -> None:
-    db.session.execute(db.update(Site).where(Site.key == key).values(policy=policy))
-    db.session.commit()
 
 
 def field_errors(response) -> dict:
@@ -420,11 +382,11 @@ def test_an_operators_one_click_ban_can_cover_every_site(client, site, token):
 def test_anonymous_callers_get_401(client, site, token):
     ban = add(client, token, site="demo", target="ip", value="203.0.113.7")
     responses = [
-        client.get(ADMIN),
-        client.post(ADMIN, json={"site": "demo", "target": "ip", "value": "1.2.3.4"}),
-        client.get(f"{ADMIN}/{ban['id']}"),
-        client.post(f"{ADMIN}/{ban['id']}/lift"),
-        client.get(ADMIN, headers=bearer("not-a-token")),
+        client.get(BANS_ADMIN),
+        client.post(BANS_ADMIN, json={"site": "demo", "target": "ip", "value": "1.2.3.4"}),
+        client.get(f"{BANS_ADMIN}/{ban['id']}"),
+        client.post(f"{BANS_ADMIN}/{ban['id']}/lift"),
+        client.get(BANS_ADMIN, headers=bearer("not-a-token")),
     ]
     assert [response.status_code for response in responses] == [401] * 5
     assert all(response.json["error"]["code"] == "unauthorized" for response in responses)
@@ -447,13 +409,13 @@ def test_moderators_ban_and_lift_on_their_own_sites_only(client, site, token, ma
     everywhere = add(client, token, all=True, **value)
     theirs = add(client, token, site="other", **value)
     # Moderators see the all-site bans (they apply on their sites too) but can't lift them.
-    listed = client.get(ADMIN, headers=bearer(mona)).json["bans"]
+    listed = client.get(BANS_ADMIN, headers=bearer(mona)).json["bans"]
     assert [ban["id"] for ban in listed] == [everywhere["id"], own["id"]]
-    assert client.get(f"{ADMIN}/{everywhere['id']}", headers=bearer(mona)).status_code == 200
+    assert client.get(f"{BANS_ADMIN}/{everywhere['id']}", headers=bearer(mona)).status_code == 200
     assert lift(client, mona, everywhere["id"]).status_code == 403
-    assert client.get(f"{ADMIN}/{theirs['id']}", headers=bearer(mona)).status_code == 403
+    assert client.get(f"{BANS_ADMIN}/{theirs['id']}", headers=bearer(mona)).status_code == 403
     assert lift(client, mona, theirs["id"]).status_code == 403
-    assert client.get(f"{ADMIN}?site=other", headers=bearer(mona)).status_code == 403
+    assert client.get(f"{BANS_ADMIN}?site=other", headers=bearer(mona)).status_code == 403
     assert lift(client, mona, own["id"]).status_code == 200
 
     # A one-click ban on another site's comment is refused too.
@@ -470,7 +432,7 @@ def test_operators_see_and_lift_everything(client, site, token, make_user, api_t
     mona = api_token(make_user("mona", "moderator", sites=[site]))
     by_moderator = add(client, mona, site="demo", target="ip", value="203.0.113.7")
     other = add(client, token, site="other", target="ip", value="203.0.113.7")
-    listed = client.get(ADMIN, headers=bearer(token)).json["bans"]
+    listed = client.get(BANS_ADMIN, headers=bearer(token)).json["bans"]
     assert {ban["id"] for ban in listed} == {by_moderator["id"], other["id"]}
     assert lift(client, token, by_moderator["id"]).status_code == 200
     assert lift(client, token, other["id"]).status_code == 200
@@ -490,7 +452,7 @@ def test_list_filters_by_site_state_and_target(client, site, token):
     expire(expired["id"])
 
     def ids(query: str = "") -> list[int]:
-        response = client.get(f"{ADMIN}{query}", headers=bearer(token))
+        response = client.get(f"{BANS_ADMIN}{query}", headers=bearer(token))
         assert response.status_code == 200, response.json
         return [ban["id"] for ban in response.json["bans"]]
 
@@ -499,11 +461,11 @@ def test_list_filters_by_site_state_and_target(client, site, token):
     assert ids("?active=false") == [expired["id"], lifted["id"]]
     assert len(ids("?active=all")) == 5
     assert ids("?target=ip&active=all") == [expired["id"], on_other["id"], on_demo["id"]]
-    shown = client.get(f"{ADMIN}/{expired['id']}", headers=bearer(token)).json
+    shown = client.get(f"{BANS_ADMIN}/{expired['id']}", headers=bearer(token)).json
     assert (shown["state"], shown["active"]) == ("expired", False)
-    assert client.get(f"{ADMIN}/424242", headers=bearer(token)).status_code == 404
-    assert client.get(f"{ADMIN}?site=nowhere", headers=bearer(token)).status_code == 404
-    assert "active" in field_errors(client.get(f"{ADMIN}?active=maybe", headers=bearer(token)))
+    assert client.get(f"{BANS_ADMIN}/424242", headers=bearer(token)).status_code == 404
+    assert client.get(f"{BANS_ADMIN}?site=nowhere", headers=bearer(token)).status_code == 404
+    assert "active" in field_errors(client.get(f"{BANS_ADMIN}?active=maybe", headers=bearer(token)))
 
 
 def test_the_ban_shows_what_operators_need_and_no_personal_data(client, site, token):
@@ -588,7 +550,7 @@ def test_bad_input_is_refused_naming_the_field(client, site, token, body, field,
 
 
 def test_a_body_that_is_not_json_is_refused(client, site, token):
-    response = client.post(ADMIN, data="site=demo", headers=bearer(token))
+    response = client.post(BANS_ADMIN, data="site=demo", headers=bearer(token))
     assert response.status_code in (400, 415, 422)
     assert row_count(Ban) == 0
 

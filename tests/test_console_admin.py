@@ -5,98 +5,26 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from html import unescape
-from html.parser import HTMLParser
 
 import pytest
 
 from service.extensions import db
 from service.models import Ban, Comment, OperatorAction, Site, User, UserRole
 
-from .conftest import csrf_token_of
-from .helpers import POLITE, post_comment, row_count, status_of, submit
+from .helpers import (
+    POLITE,
+    ban_form,
+    csrf_token_of,
+    field_error,
+    form_of,
+    post_comment,
+    row_count,
+    status_of,
+    submit,
+    text,
+)
 
 EDIT_FORM = "/console/sites/demo"
-
-
-class _Forms(HTMLParser):
-    """Collect each form's action and the values a browser would send for it."""
-
-    def __init__(self):
-        super().__init__()
-        self.forms: list[dict] = []
-        self._textarea: str | None = None
-        self._select: str | None = None
-        self._first_option: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            method = (attrs.get("method") or "get").lower()
-            self.forms.append({"action": attrs.get("action"), "method": method, "fields": []})
-        if not self.forms:
-            return
-        fields = self.forms[-1]["fields"]
-        name = attrs.get("name")
-        if tag == "input" and name and "disabled" not in attrs:
-            kind = attrs.get("type", "text")
-            if kind in ("checkbox", "radio"):
-                if "checked" in attrs:
-                    fields.append((name, attrs.get("value", "on")))
-            elif kind not in ("submit", "button"):
-                fields.append((name, attrs.get("value", "")))
-        elif tag == "textarea" and name:
-            self._textarea = name
-            fields.append((name, ""))
-        elif tag == "select" and name:
-            self._select, self._first_option = name, None
-        elif tag == "option" and self._select:
-            value = attrs.get("value", "")
-            if self._first_option is None:
-                self._first_option = value
-            if "selected" in attrs:
-                fields.append((self._select, value))
-                self._select = None  # first selected option wins
-
-    def handle_endtag(self, tag):
-        if tag == "textarea":
-            self._textarea = None
-        if tag == "select" and self._select:
-            # Nothing selected: browsers send the first option.
-            self.forms[-1]["fields"].append((self._select, self._first_option or ""))
-            self._select = None
-
-    def handle_data(self, data):
-        if self._textarea:
-            name, value = self.forms[-1]["fields"][-1]
-            self.forms[-1]["fields"][-1] = (name, value + data)
-
-
-def form_of(page: str, action: str) -> dict[str, str | list[str]]:
-    """Return what submitting the page's POST form with this action would send, as a browser
-    does (a name given several times, like checkboxes, maps to a list)."""
-    parser = _Forms()
-    parser.feed(page)
-    for form in parser.forms:
-        if form["action"] == action and form["method"] == "post":
-            data: dict[str, str | list[str]] = {}
-            for name, value in form["fields"]:
-                # Browsers drop the newline that starts a textarea's content.
-                value = value.removeprefix("\n")
-                if name not in data:
-                    data[name] = value
-                elif isinstance(data[name], list):
-                    data[name].append(value)
-                else:
-                    data[name] = [data[name], value]
-            return data
-    raise AssertionError(f"no form posting to {action}")
-
-
-def field_error(page: str, field_id: str) -> str:
-    """Return the text of the error paragraph beside a field ('' if none)."""
-    match = re.search(rf'<p class="field-error" id="{field_id}-error">(.*?)</p>', page, re.S)
-    return match.group(1).strip() if match else ""
 
 
 def actions(action: str | None = None) -> list[OperatorAction]:
@@ -105,11 +33,6 @@ def actions(action: str | None = None) -> list[OperatorAction]:
     if action:
         query = query.where(OperatorAction.action == action)
     return list(db.session.scalars(query))
-
-
-def text(response) -> str:
-    """Return a page with its character references resolved (Jinja escapes ' as &#39;)."""
-    return unescape(response.get_data(as_text=True))
 
 
 @pytest.fixture
@@ -411,12 +334,6 @@ def test_unknown_site_is_a_404_page(operator):
 
 
 # -------------------------------------------------------------------------------- bans
-
-
-def ban_form(client, **fields) -> dict:
-    data = form_of(text(client.get("/console/bans")), "/console/bans")
-    data.update(fields)
-    return data
 
 
 def test_operator_adds_and_lifts_a_ban_through_the_forms(operator, client, site):

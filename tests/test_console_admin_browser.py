@@ -21,24 +21,17 @@ from service.models import Ban, Comment, CommentStatus, OperatorAction, Site
 from service.schemas.comments import CommentSubmitSchema
 from service.widget.demo import content_security_policy
 
-from .browser_support import record_problems
+from .browser_support import card, expect, open_console_at, problems, record_problems
 from .helpers import POLITE, status_of
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery"
 # A newsroom's article page on its own server, embedding the widget of the comment host (`api`).
 ARTICLE_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Launch day</title></head>
 <body><h1>Launch day</h1><div id="talkback"></div>
 <script src="{{ api }}/embed.js" data-site="{{ site }}" data-article="launch-day" async></script>
 </body></html>"""
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 @contextlib.contextmanager
@@ -69,23 +62,6 @@ def newsroom(api: str, site: str) -> Iterator[int]:
         thread.join(timeout=10)
 
 
-def open_console(context, server, username: str, path: str):
-    """Open a console page in a new tab, logging in through the real form on the way."""
-    page = context.new_page()
-    page.problems = record_problems(page)
-    page.goto(server.page_origin + path)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"**{path}")
-    return page
-
-
-def problems(page) -> list[str]:
-    """The page's problems, less favicon loads a quick navigation cancelled (not our bug)."""
-    return [problem for problem in page.problems if not problem.endswith("/favicon.svg")]
-
-
 def held_comment(body: str, *, name: str, ip: str, commenter: str | None = None) -> int:
     """Store a comment as the worker would have held it; return its id."""
     fields = {"author_name": name, "body": body, "commenter_key": commenter}
@@ -96,10 +72,6 @@ def held_comment(body: str, *, name: str, ip: str, commenter: str | None = None)
     return comment_id
 
 
-def card(page, text: str):
-    return page.locator("li.card", has=page.locator(".card-body", has_text=text))
-
-
 def test_operator_creates_a_site_and_the_widget_works_from_its_origin_only(
     server, context, make_user
 ):
@@ -107,7 +79,7 @@ def test_operator_creates_a_site_and_the_widget_works_from_its_origin_only(
     with newsroom(server.api_origin, "launch") as port:
         allowed, other = f"http://localhost:{port}", f"http://127.0.0.1:{port}"
 
-        console = open_console(context, server, "olga", "/console/sites")
+        console = open_console_at(context, server, "olga", "/console/sites")
         expect(console.get_by_role("link", name="Sites")).to_have_attribute("aria-current", "page")
         console.get_by_label("Key", exact=True).fill("launch")
         console.get_by_label("Name").fill("Launch Weekly")
@@ -178,7 +150,7 @@ def test_moderator_bans_a_commenter_from_a_card_and_an_operator_lifts_it(
     db.session.get(Comment, shadow).shadow = True
     db.session.commit()
 
-    page = open_console(context, server, "mia", "/console/queue/held")
+    page = open_console_at(context, server, "mia", "/console/queue/held")
     expect(page.locator("#queue-app[data-ready]")).to_have_count(1)
     expect(page.locator("li.card")).to_have_count(4)
     # A comment sent under a shadow ban is marked for moderators.
@@ -259,7 +231,7 @@ def test_moderator_bans_a_commenter_from_a_card_and_an_operator_lifts_it(
 
 def lift_as_operator(context, server, ban: Ban, comment_id: int) -> None:
     """Lift the ban on the bans page as the operator olga, then check the operators' log."""
-    admin = open_console(context, server, "olga", "/console/bans")
+    admin = open_console_at(context, server, "olga", "/console/bans")
     row = admin.locator(f'tr[data-ban="{ban.id}"]')
     expect(row).to_contain_text(f"commenter of comment #{comment_id}")
     expect(row).to_contain_text("Watch spam in every thread")

@@ -5,34 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from .browser_support import seed
-from .test_console_admin_browser import open_console
-from .test_widget_browser import AXE, expect
+from .browser_support import expect, open_console_at, seed, violations
 
 pytestmark = pytest.mark.browser
-
-RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-RUN = """async (rules) => {
-    const result = await axe.run(document, {runOnly: rules});
-    return result.violations.map(
-        v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target).join(", ")})`);
-}"""
-
-
-def violations(page) -> list[str]:
-    """Inject axe-core into the page (CSP is bypassed for that) and return its violations."""
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(RUN, RULES)
-
-
-@pytest.fixture
-def axe_context(chromium):
-    if not AXE.exists():
-        pytest.skip("node_modules/axe-core is missing: run `make install` (needs npm)")
-    # The console's CSP (rightly) refuses injected scripts; axe is one.
-    context = chromium.new_context(bypass_csp=True)
-    yield context
-    context.close()
 
 
 @pytest.mark.parametrize(
@@ -50,14 +25,14 @@ def axe_context(chromium):
 )
 def test_operator_pages_pass_axe(server, axe_context, make_user, path):
     make_user("olga", "operator")
-    page = open_console(axe_context, server, "olga", path)
+    page = open_console_at(axe_context, server, "olga", path)
     assert violations(page) == []
 
 
 def test_the_queue_passes_axe_with_its_dialogs_open(server, axe_context, make_user, site):
     make_user("mia", "moderator", sites=[site])
     seed("a1", "A comment waiting for a moderator.", name="Dana", approve=False)
-    page = open_console(axe_context, server, "mia", "/console/queue/pending")
+    page = open_console_at(axe_context, server, "mia", "/console/queue/pending")
     expect(page.get_by_text("A comment waiting for a moderator.")).to_be_visible()
     assert violations(page) == []
     page.get_by_role("button", name="Ban").first.click()

@@ -12,20 +12,26 @@ from pathlib import Path
 
 import pytest
 
-from service.core import comments, moderation, reports
+from service.core import moderation, reports
 from service.extensions import db
 from service.models import Comment, CommentStatus, Site, utcnow
-from service.schemas.comments import CommentSubmitSchema
 
-from .browser_support import record_problems
+from .browser_support import (
+    ARTICLE_TITLE,
+    ARTICLE_URL,
+    card,
+    decided_comment,
+    expect,
+    open_console,
+    problems,
+    wait_ready,
+)
 from .helpers import status_of
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 SAVE_SCREENSHOTS = os.environ.get("TALKBACK_SCREENSHOTS") == "1"
-ARTICLE_URL = "https://news.example/harbour-bridge-reopens"
-ARTICLE_TITLE = "Harbour bridge reopens to traffic"
 INSULT = "toxicity: insult: “idiot”"
 # What the worker writes for a comment it holds for a suspect word and an insult.
 GIL_REASONS = (
@@ -34,12 +40,6 @@ GIL_REASONS = (
     INSULT,
 )
 EVENTS = "**/api/v1/moderation/events*"
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 def save(target, name: str) -> None:
@@ -53,59 +53,8 @@ def save(target, name: str) -> None:
         assert (SCREENSHOTS / name).stat().st_size > 10_000
 
 
-def comment(
-    body: str,
-    *,
-    name: str = "Reader",
-    status: CommentStatus = CommentStatus.HELD,
-    reasons: tuple[str, ...] = ("held for review: first comment by this commenter",),
-    toxicity: float | None = 0.12,
-    spam: float | None = 0.05,
-    site: str = "demo",
-    parent_id: int | None = None,
-    title: str | None = None,
-    commenter: str | None = None,
-) -> int:
-    """Store a comment as the worker would have decided it; return its id."""
-    fields = {
-        "author_name": name,
-        "body": body,
-        "title": title,
-        "parent_id": parent_id,
-        "commenter_key": commenter,
-        "article_url": ARTICLE_URL,
-        "article_title": ARTICLE_TITLE,
-    }
-    data = CommentSubmitSchema().load({k: v for k, v in fields.items() if v is not None})
-    comment_id = comments.submit_comment(site, "bridge", data, comments.Client()).id
-    record = comments.DecisionRecord(comment_id, status, list(reasons), toxicity, spam)
-    comments.record_decision(record, CommentStatus.PENDING, actor="worker")
-    return comment_id
-
-
-def open_console(context, server, username: str, path: str = "/console/"):
-    """Open a console page in a new tab, logging in through the real form on the way."""
-    page = context.new_page()
-    page.problems = record_problems(page)
-    page.goto(server.page_origin + path)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/console/**")
-    return page
-
-
-def problems(page) -> list[str]:
-    """The page's problems, less favicon loads a quick navigation cancelled (not our bug)."""
-    return [problem for problem in page.problems if not problem.endswith("/favicon.svg")]
-
-
 def cards(page):
     return page.locator("li.card")
-
-
-def card(page, text: str):
-    return page.locator("li.card", has=page.locator(".card-body", has_text=text))
 
 
 def focused_text(page) -> str:
@@ -114,10 +63,6 @@ def focused_text(page) -> str:
         "document.activeElement.matches('li.card') ?"
         " document.activeElement.querySelector('.card-body').textContent.trim() : ''"
     )
-
-
-def wait_ready(page) -> None:
-    expect(page.locator("#queue-app[data-ready]")).to_have_count(1)
 
 
 def count_of(page, queue: str):
@@ -148,29 +93,31 @@ def wait_for_status(comment_id, expected: str) -> None:
 
 
 def test_moderator_works_the_held_queue_from_the_keyboard(server, context, make_user):
-    parent = comment("The toll is fair for trucks.", name="Avi", status=CommentStatus.APPROVED)
-    comment(
+    parent = decided_comment(
+        "The toll is fair for trucks.", name="Avi", status=CommentStatus.APPROVED
+    )
+    decided_comment(
         "Only an idiot would pay this toll. The council are clowns.",
         name="Gil",
         reasons=GIL_REASONS,
         toxicity=0.71,
     )
-    comment(
+    decided_comment(
         "Agreed, and the cycle lane is late.",
         name="Dana",
         parent_id=parent,
         commenter="dana-key-0001",
     )
-    third = comment("Third comment in the queue.", name="Eli")
-    comment("Fourth comment in the queue.", name="Fay")
+    third = decided_comment("Third comment in the queue.", name="Eli")
+    decided_comment("Fourth comment in the queue.", name="Fay")
     # Dana's history: one approved, one rejected earlier comment.
-    comment(
+    decided_comment(
         "Earlier approved words.",
         name="Dana",
         status=CommentStatus.APPROVED,
         commenter="dana-key-0001",
     )
-    comment(
+    decided_comment(
         "Earlier rejected words.",
         name="Dana",
         status=CommentStatus.REJECTED,
@@ -251,7 +198,7 @@ def test_moderator_works_the_held_queue_from_the_keyboard(server, context, make_
 
 
 def test_bulk_reject_with_x_and_shift_click_then_undo(server, context, make_user):
-    ids = [comment(f"Bulk candidate number {n}.", name=f"Bot {n}") for n in range(1, 6)]
+    ids = [decided_comment(f"Bulk candidate number {n}.", name=f"Bot {n}") for n in range(1, 6)]
     make_user("mia", sites=["demo"])
     page = open_console(context, server, "mia")
     wait_ready(page)
@@ -291,9 +238,9 @@ def test_bulk_reject_with_x_and_shift_click_then_undo(server, context, make_user
 def test_colleagues_decision_disappears_live_and_a_stale_decision_conflicts(
     server, context, chromium, make_user
 ):
-    first = comment("First of three.", name="Ann")
-    second = comment("Second of three.", name="Ben")
-    comment("Third of three.", name="Cy")
+    first = decided_comment("First of three.", name="Ann")
+    second = decided_comment("Second of three.", name="Ben")
+    decided_comment("Third of three.", name="Cy")
     make_user("mia", sites=["demo"])
     make_user("noa", sites=["demo"])
     mia = open_console(context, server, "mia")
@@ -314,7 +261,7 @@ def test_colleagues_decision_disappears_live_and_a_stale_decision_conflicts(
         wait_for_status(first, "approved")
 
         # A new comment appears on both screens by itself.
-        comment("A late arrival.", name="Dov")
+        decided_comment("A late arrival.", name="Dov")
         expect(card(mia, "A late arrival.")).to_have_count(1, timeout=10_000)
         expect(count_of(mia, "held")).to_have_text("3")
 
@@ -344,10 +291,10 @@ def test_colleagues_decision_disappears_live_and_a_stale_decision_conflicts(
 def test_tabs_site_filter_reported_and_removing_an_approved_comment(server, context, make_user):
     db.session.add(Site(key="other", name="Other Times"))
     db.session.commit()
-    comment("Held on demo, one.", name="Ann")
-    comment("Held on demo, two.", name="Ben")
-    comment("Held on the other site.", name="Cy", site="other")
-    published = comment("A published comment.", name="Dee", status=CommentStatus.APPROVED)
+    decided_comment("Held on demo, one.", name="Ann")
+    decided_comment("Held on demo, two.", name="Ben")
+    decided_comment("Held on the other site.", name="Cy", site="other")
+    published = decided_comment("A published comment.", name="Dee", status=CommentStatus.APPROVED)
     for key, reason in (("reader-key-0001", "abusive"), ("reader-key-0002", "spam")):
         note = "Rude to the reporter." if reason == "abusive" else None
         reports.report_comment(
@@ -413,13 +360,13 @@ def test_audit_filters_and_summary_of_overturned_automatic_decisions(server, con
     make_user("root", role="operator")
     make_user("mia", sites=["demo", "other"])
     make_user("noa", sites=["demo"])
-    wrongly_rejected = comment(
+    wrongly_rejected = decided_comment(
         "Not toxic at all, just blunt.",
         status=CommentStatus.REJECTED,
         reasons=("toxicity 0.93 ≥ reject threshold 0.90", INSULT),
     )
-    held_demo = comment("Held and approved by Noa.")
-    held_other = comment("Held on the other site.", site="other")
+    held_demo = decided_comment("Held and approved by Noa.")
+    held_other = decided_comment("Held on the other site.", site="other")
     moderation.decide(wrongly_rejected, "approve", "rejected", "moderator:mia")
     moderation.decide(held_demo, "approve", "held", "moderator:noa")
     moderation.decide(held_other, "reject", "held", "moderator:mia", reason="spam")

@@ -6,7 +6,7 @@ import pytest
 from service.models import User
 
 from .browser_support import record_problems
-from .conftest import DEFAULT_PASSWORD
+from .helpers import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -117,3 +117,11 @@ def test_demo_pages_without_the_demo_site_are_not_found(app_factory, app, path):
     response = app_factory(SERVER_NAME=None).test_client().get(path)
     assert response.status_code == 404
     assert response.json["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_demo_pages_are_not_served_unless_turned_on(app_factory, app, site, path):
+    # Production deployments leave TALKBACK_DEMO_PAGES unset; `make run` turns them on.
+    response = app_factory(SERVER_NAME=None, DEMO_PAGES=False).test_client().get(path)
+    assert response.status_code == 404
+    assert "demo" not in app_factory(DEMO_PAGES=False).blueprints

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import time
-import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -24,112 +20,10 @@ from workers.external import (
     scorers_from_config,
 )
 
-TEST_KEY = "test-key-123"
+from .helpers import DISCARD_WORD, GUARANTEED_SPAM_AUTHOR, SPAM_WORD, TEST_KEY, FakeAkismet
+
 SITE = "https://news.example"
-SPAM_WORD = "cheap-pills"
-DISCARD_WORD = "casino-jackpot"
-GUARANTEED_SPAM_AUTHOR = "akismet-guaranteed-spam"  # Akismet's documented test author
 TIMEOUT = 0.3
-
-
-@dataclass
-class Received:
-    """One request as the fake Akismet saw it."""
-
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    form: dict[str, str]
-
-
-@dataclass
-class FakeAkismet:
-    """Controls and records of the local comment-check server."""
-
-    url: str
-    mode: str = "normal"  # normal | slow | error | garbage | hangup
-    received: list[Received] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-
-
-class CommentCheckHandler(BaseHTTPRequestHandler):
-    """Answers POST /1.1/comment-check the way rest.akismet.com documents it."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        fake: FakeAkismet = self.server.fake  # type: ignore[attr-defined]
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        pairs = urllib.parse.parse_qsl(body.decode("ascii"), keep_blank_values=True)
-        form = dict(pairs)
-        fake.received.append(Received(self.path, dict(self.headers), body, form))
-        if fake.mode == "slow":
-            fake.release.wait(5)  # longer than the client's timeout; teardown releases it
-        elif fake.mode == "hangup":
-            self.close_connection = True  # read the request, close without a word
-            return
-        elif fake.mode == "error":
-            self.answer(b"Internal Server Error", status=500)
-        elif fake.mode == "garbage":
-            self.answer(b"<html>Service temporarily unavailable</html>")
-        else:
-            self.answer(*self.comment_check(form))
-
-    @staticmethod
-    def comment_check(form: dict[str, str]) -> tuple[bytes, dict[str, str]]:
-        if form.get("api_key") != TEST_KEY:
-            return b"invalid", {"X-akismet-debug-help": "We were unable to verify your API key."}
-        for required in ("blog", "user_ip"):
-            if not form.get(required):
-                return b"invalid", {"X-akismet-debug-help": f'Empty "{required}" value'}
-        content = form.get("comment_content", "")
-        if DISCARD_WORD in content:
-            return b"true", {"X-akismet-pro-tip": "discard"}
-        if SPAM_WORD in content or form.get("comment_author") == GUARANTEED_SPAM_AUTHOR:
-            return b"true", {}
-        return b"false", {}
-
-    def answer(self, body: bytes, headers: dict[str, str] | None = None, status: int = 200):
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass  # the client gave up (timeout test); nothing to answer
-
-    def log_message(self, format, *args) -> None:
-        pass  # keep the test output quiet
-
-
-class JoiningServer(ThreadingHTTPServer):
-    # Join handler threads on close so no socket outlives the test (ResourceWarning is an error).
-    daemon_threads = False
-    block_on_close = True
-
-
-@pytest.fixture
-def fake_akismet(monkeypatch) -> Iterator[FakeAkismet]:
-    """A real HTTP server on 127.0.0.1 speaking comment-check, stopped cleanly afterwards."""
-    # A proxy configured on the machine must not swallow requests to the local server.
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    server = JoiningServer(("127.0.0.1", 0), CommentCheckHandler)
-    host, port = server.server_address[:2]
-    fake = FakeAkismet(url=f"http://{host}:{port}/1.1/comment-check")
-    server.fake = fake  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield fake
-    finally:
-        fake.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from flask_migrate import downgrade, upgrade
 from service.config import MIGRATIONS_DIR
 from service.extensions import db
 
-from .conftest import temporary_database
+from .helpers import temporary_database
 
 
 def test_there_is_a_single_head():

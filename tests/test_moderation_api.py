@@ -5,18 +5,14 @@ from __future__ import annotations
 import base64
 import json
 from contextlib import contextmanager
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
 
 from service.core import moderation
-from service.core.comments import DecisionRecord, record_decisions
-from service.core.hashing import text_fingerprint
 from service.core.learning import DOCUMENTS
 from service.extensions import db
 from service.models import (
-    Article,
     AuditEntry,
     Comment,
     CommentStatus,
@@ -27,91 +23,12 @@ from service.models import (
     utcnow,
 )
 
-from .conftest import csrf_token_of
-from .helpers import comments_url, status_of
+from .helpers import comments_url, csrf_token_of, make_comment, make_site, status_of
 
 API = "/api/v1/moderation"
 QUEUE_NAMES = ["held", "reported", "pending", "approved", "rejected"]
 
-_sequence = iter(range(1, 10**6))
-
-
 # --- Seeding ----------------------------------------------------------------------------------
-
-
-def make_site(key: str) -> Site:
-    site = Site(key=key, name=key.title())
-    db.session.add(site)
-    db.session.commit()
-    return site
-
-
-def article_of(site: Site, external_id: str = "a1") -> Article:
-    article = db.session.scalar(
-        db.select(Article).where(Article.site_id == site.id, Article.external_id == external_id)
-    )
-    if article is None:
-        article = Article(
-            site_id=site.id,
-            external_id=external_id,
-            title=f"Article {external_id}",
-            url=f"https://{site.key}.example/{external_id}",
-        )
-        db.session.add(article)
-        db.session.commit()
-    return article
-
-
-def make_comment(
-    site: Site,
-    status: str = "held",
-    *,
-    article: str = "a1",
-    body: str | None = None,
-    key: str | None = None,
-    toxicity: float | None = None,
-    spam: float | None = None,
-    reasons: list[str] | None = None,
-    parent: Comment | None = None,
-    age: int = 0,
-    actor: str = "worker",
-) -> Comment:
-    """Store a comment as pending, then let `actor` decide it (with its audit row) if asked."""
-    n = next(_sequence)
-    text = body or f"Comment number {n} about the harbour bridge."
-    now = utcnow() - timedelta(seconds=age)
-    comment = Comment(
-        site_id=site.id,
-        article_id=article_of(site, article).id,
-        parent_id=parent.id if parent else None,
-        status=CommentStatus.PENDING,
-        author_name=f"Author {n}",
-        body_html=f"<p>{text}</p>",
-        body_text=text,
-        text_hash=text_fingerprint(text),
-        reasons=[],
-        commenter_key=key,
-        delete_token_hash="0" * 64,
-        created_at=now,
-        updated_at=now,
-    )
-    db.session.add(comment)
-    db.session.flush()
-    comment.root_id = parent.root_id if parent else comment.id
-    db.session.add(AuditEntry(comment_id=comment.id, actor="author", to_status="pending"))
-    db.session.commit()
-    if status != "pending":
-        record = DecisionRecord(
-            comment.id,
-            CommentStatus(status),
-            reasons or [f"toxicity {toxicity or 0:.2f} below hold threshold 0.50"],
-            toxicity=toxicity if toxicity is not None else 0.1,
-            spam=spam if spam is not None else 0.1,
-        )
-        assert record_decisions([record], CommentStatus.PENDING, actor=actor) == [True]
-        db.session.commit()
-    db.session.expire_all()
-    return db.session.get(Comment, comment.id)
 
 
 def add_report(comment: Comment, reason: str = "abusive", note: str | None = None) -> None:

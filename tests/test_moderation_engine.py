@@ -16,8 +16,7 @@ from service.models import Comment, CommentStatus, Site
 from workers.scoring.learned import features
 from workers.scoring.normalize import normalize
 
-from .helpers import audit_trail, reasons_of, status_of, submit
-from .test_external import SPAM_WORD, TEST_KEY, fake_akismet  # noqa: F401 (fixture)
+from .helpers import SPAM_WORD, TEST_KEY, audit_trail, reasons_of, status_of, submit
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "tests" / "fixtures" / "news_comments.csv"
@@ -149,7 +148,7 @@ def test_unlearning_takes_a_decision_back(app, site):
     assert counts.spam_documents == 0
 
 
-def test_akismet_verdicts_reach_the_decision(app_factory, migrated, fake_akismet, run_worker):  # noqa: F811
+def test_akismet_verdicts_reach_the_decision(app_factory, migrated, fake_akismet, run_worker):
     app = app_factory(
         AKISMET_API_KEY=TEST_KEY,
         AKISMET_SITE_URL="https://news.example",
@@ -171,7 +170,7 @@ def test_akismet_verdicts_reach_the_decision(app_factory, migrated, fake_akismet
         _cleanup()
 
 
-def test_akismet_failing_closed_holds(app_factory, migrated, fake_akismet):  # noqa: F811
+def test_akismet_failing_closed_holds(app_factory, migrated, fake_akismet):
     fake_akismet.mode = "error"
     app = app_factory(
         AKISMET_API_KEY=TEST_KEY,

@@ -21,8 +21,7 @@ from service.core.hashing import hash_ip
 from service.extensions import db
 from service.models import Comment, CommentStatus, Site
 
-from .conftest import DEFAULT_PASSWORD, csrf_token_of
-from .helpers import POLITE, comments_url, row_count, submit
+from .helpers import DEFAULT_PASSWORD, POLITE, comments_url, csrf_token_of, row_count, submit
 
 IP_A, IP_B, IP_C, IP_D = "198.51.100.7", "198.51.100.8", "203.0.113.9", "2001:db8::5"
 ORIGIN = "https://news.example"

@@ -1,148 +1,16 @@
 """Table tests for the sanitizer: hand-written attacks, allowed markup, and the shared corpus."""
 
-import json
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from service.core.sanitize import ALLOWED_TAGS, LINK_REL, SanitizedBody, plain_text, sanitize_body
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SAFE_HREF_PREFIXES = ("http://", "https://", "mailto:")
+from .helpers import ATTACKS, corpus_payloads, shared_xss_dir
 
-# Hand-written hostile inputs; every one must come out with allowlisted markup only. The browser
-# test (tests/test_sanitize_browser.py) loads this same list into Chromium.
-ATTACKS: list[str] = [
-    # Event handlers.
-    "<img src=x onerror=alert(1)>",
-    "<img src=x onerror=alert(1)>hello",
-    '<body onload="alert(1)">',
-    "<b onmouseover=alert(1)>hover me</b>",
-    '<input onfocus="alert(1)" autofocus>',
-    "<p onclick=alert(1) style=color:red class=x id=y>clicky</p>",
-    "<details open ontoggle=alert(1)>",
-    "<video><source onerror=alert(1)></video>",
-    '<a href="https://example.com" onmouseover="alert(1)">link</a>',
-    "<strong/onmouseover=alert(1)>slash-separated</strong>",
-    "<em\x0conmouseover=alert(1)>form feed separator</em>",
-    "<b\nonclick\n=\nalert(1)>newlines</b>",
-    # javascript: hrefs, plain and obfuscated.
-    '<a href="javascript:alert(1)">x</a>',
-    '<a href="JaVaScRiPt:alert(1)">x</a>',
-    '<a href="&#106;avascript:alert(1)">x</a>',
-    '<a href="&#x6A;avascript:alert(1)">x</a>',
-    '<a href="&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105'
-    '&#0000112&#0000116&#0000058alert(1)">x</a>',
-    '<a href="java&Tab;script:alert(1)">x</a>',
-    '<a href="java&NewLine;script:alert(1)">x</a>',
-    '<a href="javascript&colon;alert(1)">x</a>',
-    '<a href="java\tscript:alert(1)">x</a>',
-    '<a href="java\nscript:alert(1)">x</a>',
-    '<a href="java\x00script:alert(1)">x</a>',
-    '<a href="java\u200bscript:alert(1)">x</a>',
-    '<a href="  javascript:alert(1)">x</a>',
-    '<a href="\x01javascript:alert(1)">x</a>',
-    "<a href=javascript:alert(1)>unquoted</a>",
-    "<a href=`javascript:alert(1)`>backticks</a>",
-    '<a href="vbscript:msgbox(1)">x</a>',
-    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
-    '<a href="data:text/html,<script>alert(1)</script>">x</a>',
-    '<a href="/relative/path">relative</a><a href="#frag">fragment</a><a href="//evil.test">pr</a>',
-    '<a href="https://example.com" target="_blank" rel="opener" style="x" class="c">t</a>',
-    '<a href="https://ok.test" href="javascript:alert(1)">duplicate href</a>',
-    # SVG and MathML.
-    "<svg onload=alert(1)>",
-    "<svg/onload=alert(1)>",
-    "<svg><script>alert(1)</script></svg>",
-    '<svg><a xlink:href="javascript:alert(1)"><text x="20" y="20">XSS</text></a></svg>',
-    "<svg><animate onbegin=alert(1) attributeName=x dur=1s>",
-    '<svg><set attributeName="href" to="javascript:alert(1)"/></svg>',
-    "<svg><style><img src=x onerror=alert(1)></style></svg>",
-    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
-    '<math><mtext><table><mglyph><svg><mtext><style><path id="</style><img onerror=alert(1) src>">',
-    '<math href="javascript:alert(1)">CLICKME</math>',
-    "<form><math><mtext></form><form><mglyph><style></math><img src onerror=alert(1)>",
-    # Raw-text and parser-confusion elements.
-    '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
-    "<script>alert(1)</script>",
-    "<SCRIPT SRC=//evil.test/x.js></SCRIPT>",
-    "<scr<script>ipt>alert(1)</scr</script>ipt>",
-    "<script>alert(1)",
-    "<style>@import 'https://evil.test/x.css';</style>",
-    "<style>body{background:url(javascript:alert(1))}</style>",
-    '<p style="background:url(javascript:alert(1))">styled</p>',
-    '<div style="width: expression(alert(1));">ie</div>',
-    "<textarea><img src=x onerror=alert(1)></textarea>",
-    "<title><img src=x onerror=alert(1)></title>",
-    "<xmp><img src=x onerror=alert(1)></xmp>",
-    "<noembed><img src=x onerror=alert(1)></noembed>",
-    "<noframes><img src=x onerror=alert(1)></noframes>",
-    "<template><img src=x onerror=alert(1)></template>",
-    '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
-    "<iframe src=javascript:alert(1)></iframe>",
-    '<object data="javascript:alert(1)"></object>',
-    '<object data="data:text/html,<script>alert(1)</script>">',
-    '<embed src="javascript:alert(1)">',
-    '<form action="javascript:alert(1)"><button>go</button></form>',
-    '<button formaction="javascript:alert(1)">go</button>',
-    '<base href="javascript:alert(1)//">',
-    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
-    '<link rel="stylesheet" href="javascript:alert(1)">',
-    '<link rel="import" href="https://evil.test/x.html">',
-    "<plaintext><img src=x onerror=alert(1)>",
-    "<isindex type=image src=1 onerror=alert(1)>",
-    # Comments, CDATA and declarations.
-    "<!--<img src=x onerror=alert(1)>-->",
-    "<!-- --!><img src=x onerror=alert(1)> -->",
-    "<!--><img src=x onerror=alert(1)>-->",
-    "<![CDATA[<img src=x onerror=alert(1)>]]>",
-    "<!DOCTYPE html><img src=x onerror=alert(1)>",
-    '<?xml version="1.0"?><img src=x onerror=alert(1)>',
-    # Unclosed and malformed tags.
-    "<img src=x onerror=alert(1)//",
-    '<a href="javascript:alert(1)"',
-    '<a href="javascript:alert(1)">unclosed link',
-    "<img src=x onerror=alert(1)",
-    "<img src='x' onerror='alert(1)'",
-    "<<img src=x onerror=alert(1)>>",
-    "<img/src=x/onerror=alert(1)>",
-    "<img src=`x` onerror=`alert(1)`>",
-    '<img """><script>alert(1)</script>">',
-    '<p title="a" "b" onclick=alert(1)>quotes</p>',
-    "<b title='x' onclick='alert(1)' x='>'>attr-breaking</b>",
-    '<a title="\'><img src=x onerror=alert(1)>">q</a>',
-    '"><img src=x onerror=alert(1)>',
-    "'><script>alert(1)</script>",
-    "</p><img src=x onerror=alert(1)><p>",
-    "<p><blockquote></p><img src=x onerror=alert(1)></blockquote>",
-    "<a href='https://example.com'><a href='javascript:alert(1)'>nested</a></a>",
-    # Polyglots.
-    "jaVasCript:/*-/*`/*\\`/*'/*\"/**/(/* */oNcliCk=alert() )//%0D%0A%0d%0a//</stYle/</titLe/"
-    "</teXtarEa/</scRipt/--!>\\x3csVg/<sVg/oNloAd=alert()//>\\x3e",
-    "'\"--></style></script><script>alert(1)</script>",
-    "\"'><img src=x onerror=alert(1)><!--",
-    "<svg/onload='+/\"/+/onmouseover=1/+/[*/[]/+alert(1)//'>",
-    '-->\'"/></sCript><deTailS open x=">" ontoggle=(co\\u006efirm)``>',
-    # Linkify edge cases: bare URLs must never become non-http(s) links.
-    "javascript:alert(1) https://example.com",
-    "javascript://example.com/%0Aalert(1)",
-    "data:text/html,<script>alert(1)</script> example.com",
-    "ftp://example.com vbscript://example.com",
-    'https://example.com/"onmouseover="alert(1)',
-    "https://example.com/<img src=x onerror=alert(1)>",
-    # Control, zero-width and bidi characters around markup.
-    "<scr\x00ipt>alert(1)</scr\x00ipt>",
-    "<img\x00src=x\x00onerror=alert(1)>",
-    "\x00<img src=x onerror=alert(1)>\x00",
-    "<img src=x one\u200brror=alert(1)>",
-    "\u202e<img src=x onerror=alert(1)>\u202c",
-    "&lt;script&gt;alert(1)&lt;/script&gt;",
-    "&#60;img src=x onerror=alert(1)&#62;",
-]
+SAFE_HREF_PREFIXES = ("http://", "https://", "mailto:")
 
 
 class _Audit(HTMLParser):
@@ -360,33 +228,6 @@ def test_threads_get_identical_results():
 
 
 # The shared attack corpus (not part of the repository).
-
-
-def shared_xss_dir() -> Path:
-    """Return the shared corpus directory, from TALKBACK_SHARED_DATA or beside the repo."""
-    base = os.environ.get("TALKBACK_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data"
-    return Path(base) / "xss"
-
-
-def corpus_payloads() -> list[tuple[str, str]]:
-    """Return (source, payload) for every payload in the shared corpus, or [] without it."""
-    root = shared_xss_dir()
-    if not root.is_dir():
-        return []
-    payloads = []
-    # The corpus README says to split on "\n" only: some payloads hold \x0b, \x0c, \x1c-\x1e,
-    # \x85 or \u2028, which str.splitlines() would also break on; xss_alert.txt has CRLF endings.
-    text_files = sorted((root / "payloadsallthethings").glob("*.txt"))
-    for path in [*text_files, root / "xss_payloads.txt"]:
-        for n, line in enumerate(path.read_bytes().decode("utf-8").split("\n"), 1):
-            line = line.removesuffix("\r")
-            if line.strip():
-                payloads.append((f"{path.name}:{n}", line))
-    blns = root / "blns.jsonl"
-    for n, line in enumerate(blns.read_bytes().decode("utf-8").split("\n"), 1):
-        if line.strip():
-            payloads.append((f"{blns.name}:{n}", json.loads(line)))
-    return payloads
 
 
 def test_shared_corpus():

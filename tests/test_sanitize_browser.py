@@ -4,10 +4,7 @@ import pytest
 
 from service.core.sanitize import sanitize_body
 
-try:
-    from test_sanitize import ATTACKS, corpus_payloads
-except ImportError:  # tests/ imported as a package (rootdir on sys.path instead of tests/)
-    from tests.test_sanitize import ATTACKS, corpus_payloads
+from .helpers import ATTACKS, corpus_payloads
 
 pytestmark = pytest.mark.browser
 

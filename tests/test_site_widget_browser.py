@@ -5,7 +5,7 @@ import pytest
 
 from service.extensions import db
 
-from .test_widget_browser import composer, expect, widget
+from .browser_support import composer, expect, widget
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,15 @@ from service.models import OperatorAction, Site, User
 from service.schemas.sites import PolicySchema
 from workers.scoring.policy import Policy
 
-from .conftest import csrf_token_of
-from .helpers import POLITE, reasons_of, row_count, status_of, submit
+from .helpers import (
+    POLITE,
+    assert_field_error,
+    csrf_token_of,
+    reasons_of,
+    row_count,
+    status_of,
+    submit,
+)
 
 API = "/api/v1/admin"
 
@@ -86,14 +93,6 @@ def actions(action: str | None = None) -> list[OperatorAction]:
     if action:
         query = query.where(OperatorAction.action == action)
     return list(db.session.scalars(query))
-
-
-def assert_field_error(response, field: str, fragment: str = "", status: int = 422) -> None:
-    assert response.status_code == status, response.json
-    error = response.json["error"]
-    assert field in error["fields"], error
-    messages = " ".join(error["fields"][field])
-    assert fragment in messages, messages
 
 
 # --- Creating, reading, listing ---------------------------------------------------------------

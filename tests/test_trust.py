@@ -24,8 +24,7 @@ from workers.scoring.policy import (
     reasons_for_author,
 )
 
-from .helpers import POLITE, reasons_of, status_of
-from .test_bans import add, expire, lift, make_site, send, set_policy
+from .helpers import POLITE, add, expire, lift, make_site, reasons_of, send, set_policy, status_of
 
 TRUSTED_KEY = "trusted-reader-01"
 INSULT = "You are a complete idiot and everyone here knows it."

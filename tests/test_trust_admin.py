@@ -11,10 +11,18 @@ from sqlalchemy import select
 from service.extensions import db
 from service.models import Article, Ban, OperatorAction, Site, UserRole
 
-from .conftest import csrf_token_of
-from .helpers import POLITE, reasons_of, row_count, status_of
-from .test_console_admin import ban_form, field_error, form_of, text
-from .test_sites_admin import assert_field_error
+from .helpers import (
+    POLITE,
+    assert_field_error,
+    ban_form,
+    csrf_token_of,
+    field_error,
+    form_of,
+    reasons_of,
+    row_count,
+    status_of,
+    text,
+)
 
 SITES = "/api/v1/admin/sites"
 BANS = "/api/v1/admin/bans"

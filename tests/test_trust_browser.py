@@ -8,7 +8,7 @@ from sqlalchemy import select
 from service.extensions import db
 from service.models import Article, OperatorAction
 
-from .test_console_browser import card, comment, expect, open_console, problems, wait_ready
+from .browser_support import card, decided_comment, expect, open_console, problems, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -19,8 +19,8 @@ def premoderated() -> bool:
 
 
 def test_a_moderator_pre_moderates_an_article_from_its_card(server, context, make_user):
-    comment("The first held remark about the bridge.", name="Gil")
-    comment("The second held remark about the bridge.", name="Eli")
+    decided_comment("The first held remark about the bridge.", name="Gil")
+    decided_comment("The second held remark about the bridge.", name="Eli")
     make_user("mia", sites=["demo"])
 
     page = open_console(context, server, "mia")

@@ -5,19 +5,27 @@ API call is a real CORS request granted by the site's allowed origins.
 """
 
 import re
-from pathlib import Path
 
 import pytest
 
 from service.extensions import db
 from service.models import Comment, CommentStatus, Report
 
-from .browser_support import allow_origins, record_problems, seed
+from .browser_support import (
+    AXE,
+    allow_origins,
+    composer,
+    expect,
+    post_through_widget,
+    record_problems,
+    seed,
+    widget,
+    widget_comment,
+)
 from .helpers import POLITE, status_of
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 DISCARD_TEXT = "This will delete your current comment."
 
 
@@ -26,28 +34,6 @@ def page(context):
     page = context.new_page()
     page.problems = record_problems(page)
     return page
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def widget(page):
-    """The widget's root section (Playwright's locators pierce the open shadow root)."""
-    return page.locator("#talkback section.tb")
-
-
-def comment(page, text):
-    """The <li> of the comment whose body has this text (innermost match)."""
-    return page.locator(
-        "li.tb-comment", has=page.locator(":scope > .tb-card .tb-body", has_text=text)
-    )
-
-
-def composer(page):
-    return page.locator("form.tb-composer")
 
 
 def dialog(page):
@@ -68,14 +54,6 @@ def active_label(page) -> str:
 
 def draft_in_storage(page):
     return page.evaluate("JSON.parse(localStorage.getItem('talkback:draft:demo:a1'))")
-
-
-def post_through_widget(page, name="Noa", body=POLITE):
-    page.get_by_role("button", name="New comment").click()
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Comment", exact=True).fill(body)
-    page.get_by_role("button", name="Post comment").click()
-    expect(comment(page, body).get_by_text("Awaiting moderation")).to_be_visible()
 
 
 # ------------------------------------------------------------------------------------- reading
@@ -102,7 +80,7 @@ def test_reads_a_threaded_paged_thread_with_tombstones_deep_replies_and_sort(ser
     expect(top.first.locator(".tb-author").first).to_have_text("Reader 23")
 
     # Replies are nested and indented.
-    reply = comment(page, "Reply depth one")
+    reply = widget_comment(page, "Reply depth one")
     parent_box = top.first.locator(":scope > .tb-card").bounding_box()
     reply_box = reply.locator(":scope > .tb-card").bounding_box()
     assert reply_box["x"] > parent_box["x"] + 10
@@ -162,7 +140,7 @@ def test_posted_comment_awaits_moderation_then_appears_for_everyone_without_relo
     page.get_by_label("Comment", exact=True).fill(POLITE)
     page.get_by_role("button", name="Post comment").click()
 
-    mine = comment(page, POLITE)
+    mine = widget_comment(page, POLITE)
     expect(mine.get_by_text("Awaiting moderation")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Thanks! Your comment is awaiting moderation.")
     expect(composer(page)).to_have_count(0)
@@ -192,7 +170,7 @@ def test_posted_comment_awaits_moderation_then_appears_for_everyone_without_relo
 
         # A second reader sees it like any other comment (no Delete: it isn't theirs).
         reader.reload()
-        theirs = comment(reader, POLITE)
+        theirs = widget_comment(reader, POLITE)
         expect(theirs.locator(".tb-author")).to_have_text("Noa")
         expect(theirs.get_by_role("button", name="Report")).to_be_visible()
         expect(theirs.get_by_role("button", name="Delete")).to_have_count(0)
@@ -222,13 +200,15 @@ def test_rejected_comment_tells_its_author_it_was_not_published(server, page, ru
 def test_reply_is_posted_under_its_parent(server, page):
     parent = seed("a1", "What about the toll?", name="Dana").id
     page.goto(server.page("a1"))
-    comment(page, "What about the toll?").get_by_role("button", name="Reply").click()
-    form = comment(page, "What about the toll?").locator("form.tb-composer")
+    widget_comment(page, "What about the toll?").get_by_role("button", name="Reply").click()
+    form = widget_comment(page, "What about the toll?").locator("form.tb-composer")
     expect(form.get_by_text("Replying to Dana")).to_be_visible()
     form.get_by_label("Name", exact=True).fill("Noa")
     form.get_by_label("Comment", exact=True).fill("Heavy vehicles only, as far as I know.")
     form.get_by_role("button", name="Post comment").click()
-    reply = comment(page, "What about the toll?").locator(".tb-replies li.tb-pending, .tb-replies")
+    reply = widget_comment(page, "What about the toll?").locator(
+        ".tb-replies li.tb-pending, .tb-replies"
+    )
     expect(reply.get_by_text("Awaiting moderation")).to_be_visible()
     stored = db.session.scalars(db.select(Comment).where(Comment.parent_id == parent)).one()
     assert stored.body_text == "Heavy vehicles only, as far as I know."
@@ -308,7 +288,7 @@ def test_network_failure_and_rate_limit_keep_the_text_and_say_what_to_do(server,
 def test_new_comment_over_a_reply_draft_asks_cancel_keeps_and_confirm_discards(server, page):
     seed("a1", "Parent comment", name="Dana")
     page.goto(server.page("a1"))
-    parent = comment(page, "Parent comment")
+    parent = widget_comment(page, "Parent comment")
     parent.get_by_role("button", name="Reply").click()
     reply_form = parent.locator("form.tb-composer")
     reply_form.get_by_label("Comment", exact=True).fill("My reply draft")
@@ -355,7 +335,7 @@ def test_reply_over_a_new_comment_draft_asks_cancel_keeps_and_confirm_discards(s
     page.get_by_role("button", name="New comment").click()
     page.get_by_label("Title (optional)").fill("Just a title counts as text")
 
-    first = comment(page, "First parent")
+    first = widget_comment(page, "First parent")
     first.get_by_role("button", name="Reply").click()
     expect(dialog(page)).to_contain_text(DISCARD_TEXT)
     dialog(page).get_by_role("button", name="Keep writing").click()
@@ -371,7 +351,7 @@ def test_reply_over_a_new_comment_draft_asks_cancel_keeps_and_confirm_discards(s
 
     # Reply on another comment while this reply has text: asks too.
     first.get_by_label("Comment", exact=True).fill("Reply to the first")
-    second = comment(page, "Second parent")
+    second = widget_comment(page, "Second parent")
     second.get_by_role("button", name="Reply").click()
     dialog(page).get_by_role("button", name="Keep writing").click()
     expect(first.get_by_label("Comment", exact=True)).to_have_value("Reply to the first")
@@ -384,13 +364,13 @@ def test_reply_over_a_new_comment_draft_asks_cancel_keeps_and_confirm_discards(s
 def test_draft_survives_a_reload_and_closing_with_text_asks(server, page):
     seed("a1", "Parent comment", name="Dana")
     page.goto(server.page("a1"))
-    parent = comment(page, "Parent comment")
+    parent = widget_comment(page, "Parent comment")
     parent.get_by_role("button", name="Reply").click()
     parent.get_by_label("Name", exact=True).fill("Noa")
     parent.get_by_label("Comment", exact=True).fill("Half-written reply")
 
     page.reload()
-    form = comment(page, "Parent comment").locator("form.tb-composer")
+    form = widget_comment(page, "Parent comment").locator("form.tb-composer")
     expect(form.get_by_label("Comment", exact=True)).to_have_value("Half-written reply")
     expect(form.get_by_label("Name", exact=True)).to_have_value("Noa")
 
@@ -406,7 +386,7 @@ def test_draft_survives_a_reload_and_closing_with_text_asks(server, page):
     assert draft_in_storage(page) is None
 
     page.reload()
-    expect(comment(page, "Parent comment")).to_be_visible()
+    expect(widget_comment(page, "Parent comment")).to_be_visible()
     expect(composer(page)).to_have_count(0)
 
 
@@ -415,8 +395,8 @@ def test_empty_drafts_never_ask(server, page):
     page.goto(server.page("a1"))
     page.get_by_role("button", name="New comment").click()
     page.get_by_label("Name", exact=True).fill("Only a name is not a draft")
-    comment(page, "Parent comment").get_by_role("button", name="Reply").click()
-    expect(comment(page, "Parent comment").locator("form.tb-composer")).to_have_count(1)
+    widget_comment(page, "Parent comment").get_by_role("button", name="Reply").click()
+    expect(widget_comment(page, "Parent comment").locator("form.tb-composer")).to_have_count(1)
     expect(page.locator(".tb-top-slot form.tb-composer")).to_have_count(0)
     page.get_by_role("button", name="New comment").click()
     expect(page.locator(".tb-top-slot form.tb-composer")).to_have_count(1)
@@ -446,7 +426,7 @@ def test_author_deletes_their_comment_after_confirming(server, page, run_worker)
     page.goto(server.page("a1"))
     post_through_widget(page)
     run_worker()
-    mine = comment(page, POLITE)
+    mine = widget_comment(page, POLITE)
     expect(mine.get_by_text("Awaiting moderation")).to_have_count(0, timeout=15000)
     page.reload()
     expect(page.get_by_role("heading", name="1 comment")).to_be_visible()
@@ -472,7 +452,7 @@ def test_author_deletes_their_comment_after_confirming(server, page, run_worker)
 def test_reader_reports_a_comment(server, page):
     target = seed("a1", "Buy cheap watches now", name="Spammer").id
     page.goto(server.page("a1"))
-    spam = comment(page, "Buy cheap watches now")
+    spam = widget_comment(page, "Buy cheap watches now")
     spam.get_by_role("button", name="Report").click()
     form = spam.locator("form.tb-report")
     expect(form.get_by_role("group", name="Why are you reporting this comment?")).to_be_visible()
@@ -512,17 +492,17 @@ def test_hebrew_page_renders_right_to_left_with_hebrew_strings(server, page):
     expect(page.get_by_role("button", name="תגובה חדשה")).to_be_visible()
     expect(page.get_by_label("מיון לפי")).to_be_visible()
     # Replies are indented from the right.
-    top = comment(page, "תגובה ראשונה").locator(":scope > .tb-card").bounding_box()
-    reply = comment(page, "תשובה").locator(":scope > .tb-card").bounding_box()
+    top = widget_comment(page, "תגובה ראשונה").locator(":scope > .tb-card").bounding_box()
+    reply = widget_comment(page, "תשובה").locator(":scope > .tb-card").bounding_box()
     assert reply["x"] + reply["width"] < top["x"] + top["width"] - 10
     # User text decides its own direction.
-    expect(comment(page, "תשובה").locator(".tb-author")).to_have_attribute("dir", "auto")
-    expect(comment(page, "תשובה").locator(".tb-body")).to_have_attribute("dir", "auto")
+    expect(widget_comment(page, "תשובה").locator(".tb-author")).to_have_attribute("dir", "auto")
+    expect(widget_comment(page, "תשובה").locator(".tb-body")).to_have_attribute("dir", "auto")
 
     page.get_by_role("button", name="תגובה חדשה").click()
     expect(page.get_by_label("שם", exact=True)).to_be_focused()
     page.get_by_label("תגובה", exact=True).fill("טיוטה")
-    comment(page, "תגובה ראשונה").locator(":scope > .tb-card").get_by_role(
+    widget_comment(page, "תגובה ראשונה").locator(":scope > .tb-card").get_by_role(
         "button", name="הגב"
     ).click()
     expect(dialog(page)).to_contain_text("פעולה זו תמחק את התגובה הנוכחית שלכם.")
@@ -546,7 +526,7 @@ def test_keyboard_only_reader_can_post(server, page):
     page.keyboard.press("Tab")
     assert active_label(page) == "Post comment"
     page.keyboard.press("Enter")
-    expect(comment(page, POLITE).get_by_text("Awaiting moderation")).to_be_visible()
+    expect(widget_comment(page, POLITE).get_by_text("Awaiting moderation")).to_be_visible()
     # Focus moved to the new comment, so the reader knows where it is.
     assert page.locator("#talkback").evaluate(
         "host => host.shadowRoot.activeElement.classList.contains('tb-card')"
@@ -576,13 +556,13 @@ def test_axe_finds_no_accessibility_violations_in_the_widget(server, chromium):
         # With the composer (after a failed submit) and a report form open.
         page.get_by_role("button", name="New comment").click()
         page.get_by_role("button", name="Post comment").click()
-        comment(page, "A reply").get_by_role("button", name="Report").click()
+        widget_comment(page, "A reply").get_by_role("button", name="Report").click()
         assert page.evaluate(run) == []
         # With the confirm dialog open.
         page.get_by_role("button", name="Reply").first.click()
         page.get_by_role("button", name="New comment").click()
         composer(page).get_by_label("Comment", exact=True).fill("Text")
-        comment(page, "A reply").get_by_role("button", name="Reply").click()
+        widget_comment(page, "A reply").get_by_role("button", name="Reply").click()
         expect(dialog(page)).to_be_visible()
         assert page.evaluate(run) == []
     finally:

@@ -3,13 +3,13 @@
 import logging
 
 import flask_smorest
-from flask import jsonify
 from flask_smorest import Api
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.exceptions import HTTPException
 
 from service.errors import TalkbackError
 from service.schemas.errors import ErrorSchema
+from service.web.responses import error_response
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +23,6 @@ HTTP_MESSAGES = {
     422: "Please correct the fields shown.",
     500: "Something went wrong on our side; nothing you sent was lost. Please try again.",
 }
-
-
-def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
-    """Build a response in the JSON error shape."""
-    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
-    response.status_code = status
-    if headers:
-        response.headers.update(headers)
-    return response
 
 
 def _flatten_webargs_messages(messages: dict) -> dict[str, list[str]]:

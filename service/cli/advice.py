@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
+from service.cli.errors import service_errors
 from service.core import advice
 from service.core.operator_log import CLI_ACTOR
-from service.errors import TalkbackError
-from service.extensions import db
 from service.schemas.advice import (
     DEFAULT_DAYS,
     DEFAULT_HOLD_TOLERANCE,
@@ -18,16 +17,8 @@ from service.schemas.advice import (
 KINDS = {"hold": "hold  ", "reject": "reject"}
 
 
-def _fail(error: TalkbackError) -> click.ClickException:
-    """Turn a service error into the command's error, each field's message spelled out."""
-    db.session.rollback()
-    details = [
-        f"--{name.replace('_', '-')}: {message}" if name in advice.OPTIONS else message
-        for name, messages in error.fields.items()
-        for message in messages
-        if message != error.message
-    ]
-    return click.ClickException("\n".join([error.message, *details]))
+# The command's options by the service's field names, to name them in error messages.
+OPTION_NAMES = {name: f"--{name.replace('_', '-')}" for name in advice.OPTIONS}
 
 
 def _echo_advice(result: dict) -> None:
@@ -108,7 +99,7 @@ def advise(
         "hold_tolerance": hold_tolerance,
         "reject_tolerance": reject_tolerance,
     }
-    try:
+    with service_errors(OPTION_NAMES, fields="lines"):
         if not apply_it:
             result = advice.threshold_advice(site_key, options)
             _echo_advice(result)
@@ -120,8 +111,6 @@ def advise(
             return
         data = {**options, "thresholds": list(only) or None}
         result = advice.apply_advice(site_key, data, actor=CLI_ACTOR)
-    except TalkbackError as error:
-        raise _fail(error) from None
     _echo_advice(result["advice"])
     click.echo("")
     if not result["applied"]:

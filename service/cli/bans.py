@@ -5,9 +5,9 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
+from service.cli.errors import service_errors
 from service.core import bans
 from service.core.operator_log import CLI_ACTOR
-from service.errors import TalkbackError
 from service.models import Ban
 
 bans_cli = AppGroup("bans", help="Ban or suspend commenters, list bans and lift them.")
@@ -20,17 +20,6 @@ TARGET_OPTIONS = {
     "network": "--network",
     "email_domain": "--email-domain",
 }
-
-
-def _fail(error: TalkbackError) -> click.ClickException:
-    """Turn a service error into the command's error, with the field messages spelled out."""
-    details = [
-        f"{message}"
-        for messages in error.fields.values()
-        for message in messages
-        if message != error.message
-    ]
-    return click.ClickException(" ".join([error.message, *details]))
 
 
 def _until(ctx, param, value: str | None) -> datetime | None:
@@ -103,7 +92,7 @@ def add_ban(
     if shadow and kind not in (None, "shadow"):
         raise click.UsageError(f"--shadow and --kind {kind} contradict each other; give one.")
     ((target, value),) = given.items()
-    try:
+    with service_errors(fields="inline"):
         ban = bans.add_ban(
             actor=CLI_ACTOR,
             site_ids=None,
@@ -116,8 +105,6 @@ def add_ban(
             public_reason=public_reason,
             reject_existing=reject_existing,
         )
-    except TalkbackError as error:
-        raise _fail(error) from None
     until_text = f"until {_when(ban.expires_at)}" if ban.expires_at else "permanent"
     click.echo(
         f"Ban #{ban.id}: {ban.kind.value} ban of {ban.target_type.value} {ban.target_label} "
@@ -134,10 +121,8 @@ def add_ban(
 @click.option("--all-states", is_flag=True, help="Include lifted and expired bans.")
 def list_bans(site: str | None, all_states: bool) -> None:
     """List bans in force (newest first) as a table."""
-    try:
+    with service_errors(fields="inline"):
         found = bans.list_bans(site_ids=None, site_key=site, active=None if all_states else True)
-    except TalkbackError as error:
-        raise _fail(error) from None
     if not found:
         click.echo("No bans." if all_states else "No bans in force.")
         return
@@ -164,10 +149,8 @@ def list_bans(site: str | None, all_states: bool) -> None:
 @click.argument("ban_id", type=click.IntRange(min=1))
 def lift_ban(ban_id: int) -> None:
     """Lift a ban now."""
-    try:
+    with service_errors(fields="inline"):
         ban = bans.lift_ban(ban_id, actor=CLI_ACTOR, site_ids=None)
-    except TalkbackError as error:
-        raise _fail(error) from None
     click.echo(
         f"Lifted ban #{ban.id} ({ban.target_type.value} {ban.target_label} on {_scope(ban)})."
     )

@@ -9,8 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from service.cli.errors import service_errors
 from service.core import privacy
-from service.errors import TalkbackError
 
 privacy_cli = AppGroup("privacy", help="Export or erase what is held about a commenter.")
 
@@ -19,10 +19,8 @@ PROGRESS_AFTER = 200
 
 
 def _commenter(value: str) -> privacy.Commenter:
-    try:
+    with service_errors():
         return privacy.commenter(value)
-    except TalkbackError as error:
-        raise click.ClickException(error.message) from None
 
 
 @privacy_cli.command("export")

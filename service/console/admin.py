@@ -13,11 +13,10 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from service.console.queue import sites_of
+from service.console import forms
 from service.core import articles, bans, operator_log, sites
 from service.errors import NotFoundError, TalkbackError
-from service.extensions import db
-from service.models import Ban, BanKind, BanTarget, OperatorAction, Site, User, UserRole
+from service.models import Ban, BanKind, BanTarget, Site, User
 from service.web import auth
 
 bp = Blueprint("console_admin", __name__, url_prefix="/console")
@@ -100,7 +99,7 @@ KINDS = {
 }
 # The log's filter: prefixes of the action names (service.core.operator_log).
 ACTION_KINDS = {"site.": "Sites", "article.": "Articles", "ban.": "Bans", "privacy.": "Privacy"}
-ALL_SITES = "*"
+ALL_SITES = forms.ALL_SITES
 LOG_LIMIT = 200
 FIX_FIELDS = "Nothing was saved. Please correct the fields marked below."
 
@@ -125,69 +124,7 @@ def _error_map(fields: dict) -> dict[str, list[str]]:
     return flat
 
 
-def _lines(name: str) -> list[str]:
-    """Return a textarea's non-empty lines, trimmed."""
-    return [line.strip() for line in request.form.get(name, "").splitlines() if line.strip()]
-
-
-class _Numbers:
-    """Read number inputs of a form, collecting a readable error for each that isn't one."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def read(self, name: str, kind: type, *, optional: bool = False):
-        raw = request.form.get(name, "").strip()
-        if raw == "":
-            if not optional:
-                self.errors[name] = ["Enter a number."]
-            return None
-        try:
-            return kind(raw)
-        except ValueError:
-            whole = "Enter a whole number." if kind is int else "Enter a number, such as 0.6."
-            self.errors[name] = [whole]
-            return None
-
-
 # --- Sites ------------------------------------------------------------------------------------
-
-
-def _site_form_data(shown: dict) -> tuple[dict, dict[str, list[str]]]:
-    """Return the edit form as the service's settings, and the errors of unreadable numbers.
-
-    Policy settings go only where they differ from the policy the form showed (`shown`, the
-    effective one): a setting still at the configured default stays unset, and so keeps
-    following that default if it changes.
-    """
-    numbers = _Numbers()
-    posted = {
-        "mode": request.form.get("policy.mode", ""),
-        **{name: numbers.read(f"policy.{name}", float) for name in THRESHOLDS},
-        "new_commenter_holds": numbers.read("policy.new_commenter_holds", int),
-        "hold_links": request.form.get("policy.hold_links") == "on",
-        "velocity_limit": numbers.read("policy.velocity_limit", int),
-        **{
-            name: numbers.read(f"policy.{name}", float if name.endswith("_hold") else int)
-            for name in RECORD_SETTINGS
-        },
-        **{name: _lines(f"policy.{name}") for name in WORD_LISTS},
-    }
-    data = {
-        "name": request.form.get("name", "").strip(),
-        "language": request.form.get("language", ""),
-        "allowed_origins": _lines("allowed_origins"),
-        "min_comment_length": numbers.read("min_comment_length", int),
-        "max_comment_length": numbers.read("max_comment_length", int),
-        "auto_close_days": numbers.read("auto_close_days", int, optional=True),
-        # An empty limit (None) removes the site's own: it takes the configured default again.
-        "rate_limits": {
-            name: request.form.get(f"rate_limits.{name}", "").strip() or None
-            for name in RATE_LIMITS
-        },
-        "policy": {name: value for name, value in posted.items() if value != shown.get(name)},
-    }
-    return data, numbers.errors
 
 
 def _site_form_values(site: Site) -> dict:
@@ -211,24 +148,8 @@ def _site_form_values(site: Site) -> dict:
     return values
 
 
-def _posted_site_values() -> dict:
-    """Return what the operator typed, to show it again beside the errors."""
-    values = {name: request.form.get(name, "") for name in request.form if name != "csrf_token"}
-    values["policy.hold_links"] = request.form.get("policy.hold_links") == "on"
-    values["moderators"] = request.form.getlist("moderators")
-    return values
-
-
-def _moderator_accounts() -> list[User]:
-    """Return the accounts that can be assigned to sites: active moderators, by name."""
-    return list(
-        db.session.scalars(
-            db.select(User).where(User.role == UserRole.MODERATOR).order_by(User.username)
-        )
-    )
-
-
 def _find_site(key: str) -> Site:
+    """Return the site, or answer 404."""
     try:
         return sites.get_site(key)
     except NotFoundError:
@@ -236,6 +157,7 @@ def _find_site(key: str) -> Site:
 
 
 def _rate_defaults() -> dict[str, str]:
+    """Return the configured rate limits, shown where a site has none of its own."""
     from flask import current_app
 
     return {name: current_app.config[f"RATE_LIMIT_{name.upper()}"] for name in RATE_LIMITS}
@@ -264,19 +186,11 @@ def site_list():
 @auth.operator_required
 def site_create():
     """Create a site from the short form; its other settings are edited on its own page."""
-    new = {
-        "key": request.form.get("key", "").strip(),
-        "name": request.form.get("name", "").strip(),
-        "allowed_origins": request.form.get("allowed_origins", ""),
-    }
-    data = {"key": new["key"], "allowed_origins": _lines("allowed_origins")}
-    if new["name"]:  # left empty, the site is named by its key
-        data["name"] = new["name"]
+    form = forms.SiteCreateForm(formdata=request.form)
     try:
-        site = sites.create_site(data, actor=auth.current_actor())
+        site = sites.create_site(form.settings(), actor=auth.current_actor())
     except TalkbackError as error:
-        db.session.rollback()
-        return _sites_page(422, new=new, errors=_site_errors(error))
+        return _sites_page(422, new=form.typed(), errors=_site_errors(error))
     flash(f"Site “{site.name}” ({site.key}) created. Set its moderation policy below.", "notice")
     return redirect(url_for("console_admin.site_edit", key=site.key))
 
@@ -303,7 +217,7 @@ def _edit_page(
         premoderated=articles.premoderated_articles(site.key, site_ids=None),
         premoderate=premoderate,
         record_settings=RECORD_SETTINGS,
-        accounts=_moderator_accounts(),
+        accounts=sites.moderator_accounts(),
         languages=LANGUAGES,
         modes=POLICY_MODES,
         rate_limits=RATE_LIMITS,
@@ -329,16 +243,16 @@ def site_edit(key: str):
 def site_update(key: str):
     """Save the site's settings and its moderators; on errors show the form again."""
     site = _find_site(key)
-    data, errors = _site_form_data(sites.site_dict(site)["effective_policy"])
-    if errors:
-        return _edit_page(site, _posted_site_values(), errors, 422)
+    form = forms.SiteEditForm(formdata=request.form)
+    if not form.validate():
+        return _edit_page(site, form.raw_values(), form.field_errors(), 422)
+    data = form.settings(sites.site_dict(site)["effective_policy"])
     try:
         sites.update_site(key, data, actor=auth.current_actor())
         # set_moderators logs and commits only when the list changed.
-        sites.set_moderators(key, request.form.getlist("moderators"), actor=auth.current_actor())
+        sites.set_moderators(key, form.moderator_names(), actor=auth.current_actor())
     except TalkbackError as error:
-        db.session.rollback()
-        return _edit_page(_find_site(key), _posted_site_values(), _site_errors(error), 422)
+        return _edit_page(_find_site(key), form.raw_values(), _site_errors(error), 422)
     flash("Settings saved.", "notice")
     return redirect(url_for("console_admin.site_edit", key=key))
 
@@ -348,14 +262,13 @@ def site_update(key: str):
 def site_premoderation(key: str):
     """Switch an article's pre-moderation from the site's page; on errors show the page again."""
     site = _find_site(key)
-    article_id = request.form.get("article", "").strip()
-    switch_on = request.form.get("premoderated") == "on"
+    form = forms.PremoderationForm(formdata=request.form)
+    article_id, switch_on = form.article.data, form.premoderated.data
     try:
         articles.set_premoderated(
             key, article_id, switch_on, actor=auth.current_actor(), site_ids=None
         )
     except TalkbackError as error:
-        db.session.rollback()
         errors = _site_errors(error)
         return _edit_page(site, _site_form_values(site), errors, 422, premoderate=article_id)
     if switch_on:
@@ -376,7 +289,6 @@ def site_close(key: str):
     try:
         sites.close_site(key, actor=auth.current_actor())
     except TalkbackError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash("The site is closed: its threads stay readable, new comments are refused.", "notice")
@@ -391,7 +303,6 @@ def site_reopen(key: str):
     try:
         sites.reopen_site(key, actor=auth.current_actor())
     except TalkbackError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash("The site is open again.", "notice")
@@ -402,17 +313,19 @@ def site_reopen(key: str):
 
 
 def _can_lift(user: User, ban: Ban) -> bool:
+    """Say whether the user may lift the ban: operators any, moderators their sites' ones."""
     site_ids = user.site_ids()
     return site_ids is None or (ban.site_id is not None and ban.site_id in site_ids)
 
 
 def _bans_page(status: int = 200, *, form: dict | None = None, errors: dict | None = None):
     user = auth.current_user()
-    user_sites = sites_of(user)
-    site = request.args.get("site") or None
+    user_sites = sites.sites_for(user.site_ids())
+    filters = forms.BanListFilterForm(request.args)
+    site = filters.site.data or None
     if site not in {item.key for item in user_sites}:
         site = None
-    show_all = request.args.get("show") == "all"
+    show_all = filters.show.data == "all"
     listed = bans.list_bans(
         site_ids=user.site_ids(), site_key=site, active=None if show_all else True
     )
@@ -448,47 +361,32 @@ def ban_list():
 def ban_add():
     """Add a ban from the form; on errors show the form again with what was typed."""
     user = auth.current_user()
-    form = {name: request.form.get(name, "").strip() for name in request.form}
-    form.pop("csrf_token", None)
-    form["reject_existing"] = request.form.get("reject_existing") == "on"
-    scope = form.get("scope", "")
-    errors: dict[str, list[str]] = {}
-    until = None
-    if form.get("until"):
-        try:
-            until = bans.parse_until(form["until"])  # banned through that day, as in the API
-        except ValueError:
-            errors["until"] = ["Enter a date, or leave it empty for a permanent ban."]
-    if not scope:
-        errors["scope"] = ["Choose a site, or all sites."]
-    if scope == ALL_SITES and not user.is_operator:
-        errors["scope"] = ["Only operators can ban from all sites."]
-    if errors:
-        return _bans_page(422, form=form, errors=errors)
+    form = forms.BanForm(formdata=request.form, is_operator=user.is_operator)
+    if not form.validate():
+        return _bans_page(422, form=form.typed(), errors=form.field_errors())
     try:
         ban = bans.add_ban(
             actor=auth.current_actor(),
             site_ids=user.site_ids(),
-            site_key=None if scope == ALL_SITES else scope,
-            target=form.get("target", ""),
-            value=form.get("value", ""),
-            kind=form.get("kind", ""),
-            until=until,
-            reason=form.get("reason", ""),
-            public_reason=form.get("public_reason") or None,
-            reject_existing=form["reject_existing"],
+            site_key=form.site_key(),
+            target=form.target.data,
+            value=form.value.data,
+            kind=form.kind.data,
+            until=form.until_at,
+            reason=form.reason.data,
+            public_reason=form.public_reason.data or None,
+            reject_existing=form.reject_existing.data,
         )
     except TalkbackError as error:
-        db.session.rollback()
         errors = _error_map(error.fields)
         for name in ("site", "all"):  # the form's one field for both is "scope"
             if name in errors:
                 errors.setdefault("scope", []).extend(errors.pop(name))
         if not errors:
             errors[""] = [error.message]
-        return _bans_page(422, form=form, errors=errors)
+        return _bans_page(422, form=form.typed(), errors=errors)
     message = f"Ban #{ban.id} added: {ban.target_label}."
-    if form["reject_existing"]:
+    if form.reject_existing.data:
         message += f" {ban.rejected_count} existing comment(s) rejected."
     flash(message, "notice")
     return redirect(url_for("console_admin.ban_list"))
@@ -499,24 +397,14 @@ def ban_add():
 def ban_lift(ban_id: int):
     """Lift a ban now; the list says so."""
     user = auth.current_user()
+    form = forms.BanLiftForm(formdata=request.form)
     try:
         ban = bans.lift_ban(ban_id, actor=auth.current_actor(), site_ids=user.site_ids())
     except TalkbackError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(f"Ban #{ban.id} on {ban.target_label} lifted.", "notice")
-    return redirect(url_for("console_admin.ban_list", **_keep_filters()))
-
-
-def _keep_filters() -> dict:
-    """Return the bans list's filters the lift form carried, to land on the same view."""
-    keep = {}
-    if request.form.get("site"):
-        keep["site"] = request.form["site"]
-    if request.form.get("show") == "all":
-        keep["show"] = "all"
-    return keep
+    return redirect(url_for("console_admin.ban_list", **form.filters()))
 
 
 # --- The operators' log -----------------------------------------------------------------------
@@ -526,16 +414,12 @@ def _keep_filters() -> dict:
 @auth.operator_required
 def action_log():
     """List the operators' log, newest first, by kind of action and by actor."""
-    kind = request.args.get("action") or ""
-    actor = (request.args.get("actor") or "").strip()
+    filters = forms.LogFilterForm(request.args)
+    kind, actor = filters.action.data, filters.actor.data
     entries = operator_log.list_actions(
         action_prefix=kind or None, actor=actor or None, limit=LOG_LIMIT
     )
-    actors = list(
-        db.session.scalars(
-            db.select(OperatorAction.actor).distinct().order_by(OperatorAction.actor)
-        )
-    )
+    actors = operator_log.list_actors()
     return render_template(
         "console/actions.html",
         entries=entries,

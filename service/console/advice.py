@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from service.console import forms
 from service.core import advice, sites
 from service.errors import ConflictError, NotFoundError, TalkbackError
-from service.extensions import db
 from service.models import Site
 from service.schemas.advice import DEFAULT_DAYS, DEFAULT_HOLD_TOLERANCE, DEFAULT_REJECT_TOLERANCE
 from service.web import auth
@@ -59,9 +59,7 @@ def _not_yours():
 
 def _options(source) -> dict[str, str]:
     """Return the page's options as typed (query or form), defaults where none was given."""
-    return {
-        name: (source.get(name) or "").strip() or f"{value:g}" for name, value in DEFAULTS.items()
-    }
+    return forms.AdviceOptionsForm(source).options(DEFAULTS)
 
 
 def _page(
@@ -78,7 +76,6 @@ def _page(
     try:
         computed = advice.threshold_advice(site.key, options, site_ids=user.site_ids())
     except TalkbackError as error:
-        db.session.rollback()
         for name, messages in (error.fields or {"": [error.message]}).items():
             errors.setdefault(name, []).extend(messages)
         status = 422
@@ -113,19 +110,16 @@ def advice_apply(key: str):
     """Apply the advice the operator read (its fingerprint), or show the new one if it changed."""
     site = _site_for(key)
     options = _options(request.form)
-    chosen = request.form.getlist("thresholds")
-    if not chosen:
-        errors = {"thresholds": ["Tick the thresholds to change."]}
-        return _page(site, options, 422, errors, NOT_APPLIED)
-    data = {**options, "thresholds": chosen, "fingerprint": request.form.get("fingerprint", "")}
+    form = forms.AdviceApplyForm(formdata=request.form)
+    if not form.validate():
+        return _page(site, options, 422, form.field_errors(), NOT_APPLIED)
+    data = {**options, "thresholds": form.thresholds.data, "fingerprint": form.fingerprint.data}
     try:
         result = advice.apply_advice(key, data, actor=auth.current_actor())
     except ConflictError as error:
-        db.session.rollback()
         # Show the advice as it is now, with what changed, instead of applying a stale one.
         return _page(site, options, 409, {"": [error.message]}, NOT_APPLIED)
     except TalkbackError as error:
-        db.session.rollback()
         fields = {name: messages for name, messages in error.fields.items() if name != "_schema"}
         return _page(site, options, error.status, fields or {"": [error.message]}, NOT_APPLIED)
     if result["applied"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from service.console import forms
 from service.core import accounts
 from service.errors import TalkbackError
 from service.web import auth, ratelimit
@@ -42,11 +43,10 @@ def login():
         if auth.current_user() is not None and auth.auth_method() == "session":
             return redirect(next_path or _home())
         return render_template("console/login.html", next=next_path, username="", error=None)
-    username = request.form.get("username", "")
+    form = forms.LoginForm(formdata=request.form)
+    username = form.username.data
     try:
-        user = accounts.authenticate(
-            username, request.form.get("password", ""), request.remote_addr
-        )
+        user = accounts.authenticate(username, form.password.data, request.remote_addr)
     except accounts.AuthenticationError as error:
         # 200, as form pages do: a 401 would need a WWW-Authenticate challenge the form can't use.
         return render_template(
@@ -89,7 +89,8 @@ def account():
 def create_token():
     """Create an API token and show it once (only its hash is kept)."""
     try:
-        api_token, token = accounts.create_token(auth.current_user(), request.form.get("name", ""))
+        name = forms.TokenForm(formdata=request.form).name.data
+        api_token, token = accounts.create_token(auth.current_user(), name)
     except TalkbackError as error:
         return _account_page(422, error=error.message)
     # Rendered, not redirected: the token must never pass through the session or a URL.
@@ -112,13 +113,13 @@ def revoke_token(token_id: int):
 def change_password():
     """Change the logged-in user's password (the current one is asked again)."""
     user = auth.current_user()
-    current = request.form.get("current_password", "")
-    new = request.form.get("new_password", "")
+    form = forms.PasswordForm(formdata=request.form)
     try:
-        accounts.authenticate(user.username, current, request.remote_addr)
-        if new != request.form.get("confirm_password", ""):
-            return _account_page(422, error="The two new passwords differ. Type them again.")
-        accounts.set_password(user, new)
+        accounts.authenticate(user.username, form.current_password.data, request.remote_addr)
+        # Checked after the current password, which a wrong guess must not learn about first.
+        if not form.validate():
+            return _account_page(422, error=form.confirm_password.errors[0])
+        accounts.set_password(user, form.new_password.data)
     except accounts.AuthenticationError as error:
         wrong = error.message == accounts.WRONG_CREDENTIALS
         return _account_page(

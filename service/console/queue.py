@@ -12,10 +12,9 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from service.core import moderation
+from service.core import moderation, sites
 from service.errors import TalkbackError
-from service.extensions import db
-from service.models import Site, User, site_moderators
+from service.models import Site
 from service.web import auth
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -35,23 +34,7 @@ AUDIT_PAGE_SIZE = 50
 
 def sites_of(user) -> list[Site]:
     """Return the sites the user moderates (every site for an operator), by key."""
-    query = db.select(Site).order_by(Site.key)
-    site_ids = user.site_ids()
-    if site_ids is not None:
-        query = query.where(Site.id.in_(site_ids or [-1]))
-    return list(db.session.scalars(query))
-
-
-def _colleagues(user) -> list[str]:
-    """Return the usernames whose decisions the user may filter by: everyone on their sites."""
-    query = db.select(User.username).order_by(User.username)
-    site_ids = user.site_ids()
-    if site_ids is not None:
-        shares_a_site = db.select(site_moderators.c.user_id).where(
-            site_moderators.c.site_id.in_(site_ids or [-1])
-        )
-        query = query.where(User.id.in_(shares_a_site) | (User.role == "operator"))
-    return list(db.session.scalars(query))
+    return sites.sites_for(user.site_ids())
 
 
 def _as_datetime(value) -> datetime | None:
@@ -77,10 +60,10 @@ def _console_when(value) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else str(value)
 
 
-def _site_filter(sites: list[Site]) -> str | None:
+def _site_filter(user_sites: list[Site]) -> str | None:
     """Return ?site= when it names one of the user's sites; anything else shows all of them."""
     key = request.args.get("site") or None
-    return key if key in {site.key for site in sites} else None
+    return key if key in {site.key for site in user_sites} else None
 
 
 def _date_arg(name: str) -> date | None:
@@ -112,7 +95,7 @@ def queue(queue: str):
     if queue not in QUEUES:
         abort(404)
     user = auth.current_user()
-    sites = sites_of(user)
+    user_sites = sites_of(user)
     sort = request.args.get("sort")
     return render_template(
         "console/queue.html",
@@ -120,8 +103,8 @@ def queue(queue: str):
         queue=queue,
         queues=QUEUES,
         labels=QUEUE_LABELS,
-        sites=sites,
-        site=_site_filter(sites),
+        sites=user_sites,
+        site=_site_filter(user_sites),
         sorts=SORTS,
         sort=sort if sort in SORTS else "oldest",
     )
@@ -132,8 +115,8 @@ def queue(queue: str):
 def audit():
     """List decisions, filtered by moderator, site and date, newest first."""
     user = auth.current_user()
-    sites = sites_of(user)
-    site = _site_filter(sites)
+    user_sites = sites_of(user)
+    site = _site_filter(user_sites)
     since, until, since_at, until_at = _period()
     moderator = (request.args.get("moderator") or "").strip() or None
     error = None
@@ -151,10 +134,10 @@ def audit():
     return render_template(
         "console/audit.html",
         user=user,
-        sites=sites,
+        sites=user_sites,
         site=site,
         moderator=moderator or "",
-        moderators=_colleagues(user),
+        moderators=sites.colleague_names(user.site_ids()),
         since=since,
         until=until,
         page=page,
@@ -167,15 +150,15 @@ def audit():
 def summary():
     """Count each moderator's decisions and how often they overturned automatic ones, and why."""
     user = auth.current_user()
-    sites = sites_of(user)
-    site = _site_filter(sites)
+    user_sites = sites_of(user)
+    site = _site_filter(user_sites)
     since, until, since_at, until_at = _period()
     period = moderation.Period(since_at, until_at)
     report = moderation.summary(user.site_ids(), site=site, period=period)
     return render_template(
         "console/summary.html",
         user=user,
-        sites=sites,
+        sites=user_sites,
         site=site,
         since=since,
         until=until,

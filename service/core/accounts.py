@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from sqlalchemy import select, update
 
 from service.core.hashing import hash_ip
@@ -41,11 +42,16 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 WRONG_CREDENTIALS = "That username and password don't match an account. Check both and try again."
 
-# argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile).
+# argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile): PASSWORD_HASH_COST
+# "standard", the production cost.
 _hasher = PasswordHasher()
+# The hasher of each PASSWORD_HASH_COST in use, and a throwaway hash made with it (_burn_time).
+_hashers: dict[str, PasswordHasher] = {"standard": _hasher}
+_dummy_hashes: dict[str, str] = {}
 # Time.sleep, named so tests can skip the slow-down's waiting while still checking its length.
 _sleep = time.sleep
-_dummy_hash: str | None = None
+# The argon2 parameters PASSWORD_HASH_COST may set, by their names in the PHC string.
+_COST_PARAMETERS = {"t": "time_cost", "m": "memory_cost", "p": "parallelism"}
 
 
 class AuthenticationError(TalkbackError):
@@ -60,9 +66,48 @@ def normalize_username(username: str) -> str:
     return (username or "").strip().lower()
 
 
+def password_hasher(cost: str = "standard") -> PasswordHasher:
+    """Return the argon2id hasher of a PASSWORD_HASH_COST setting.
+
+    "standard" is argon2-cffi's default (RFC 9106 low-memory profile); otherwise the setting names
+    parameters as a hash's PHC string does, e.g. "t=1,m=1024,p=1" (time cost, memory in KiB,
+    parallelism), and those it leaves out keep their default.
+    """
+    hasher = _hashers.get(cost)
+    if hasher is None:
+        hasher = _hashers[cost] = PasswordHasher(**_cost_parameters(cost))
+    return hasher
+
+
+def _cost_parameters(cost: str) -> dict[str, int]:
+    problem = (
+        f"TALKBACK_PASSWORD_HASH_COST must be 'standard' or argon2 parameters such as "
+        f"'t=1,m=1024,p=1', not {cost!r}"
+    )
+    parameters: dict[str, int] = {}
+    for part in cost.split(","):
+        name, _, value = part.strip().partition("=")
+        if name not in _COST_PARAMETERS or name in parameters or not value.strip().isdigit():
+            raise ValueError(problem)
+        parameters[name] = int(value)
+    time_cost = parameters.get("t", _hasher.time_cost)
+    memory_cost = parameters.get("m", _hasher.memory_cost)
+    parallelism = parameters.get("p", _hasher.parallelism)
+    if time_cost < 1 or parallelism < 1 or memory_cost < 8 * parallelism:
+        raise ValueError(f"{problem} (t and p at least 1, m at least 8 * p)")
+    return {_COST_PARAMETERS[name]: value for name, value in parameters.items()}
+
+
+def _app_cost() -> str:
+    """The current app's PASSWORD_HASH_COST ("standard" outside an app)."""
+    if not has_app_context():
+        return "standard"
+    return current_app.config.get("PASSWORD_HASH_COST", "standard")
+
+
 def hash_password(password: str) -> str:
     """Return the argon2id hash of a password (never store the password itself)."""
-    return _hasher.hash(password)
+    return password_hasher(_app_cost()).hash(password)
 
 
 def _check_username(username: str) -> str:
@@ -175,17 +220,17 @@ def slowdown_seconds(failed_logins: int) -> float:
 
 def _verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return password_hasher(_app_cost()).verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def _burn_time(password: str) -> None:
     """Verify against a throwaway hash, so an unknown username takes as long as a wrong password."""
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = hash_password(secrets.token_urlsafe(16))
-    _verify_password(_dummy_hash, password)
+    cost = _app_cost()
+    if cost not in _dummy_hashes:
+        _dummy_hashes[cost] = password_hasher(cost).hash(secrets.token_urlsafe(16))
+    _verify_password(_dummy_hashes[cost], password)
 
 
 def _locked_message(until: datetime) -> str:
@@ -234,7 +279,7 @@ def authenticate(username: str, password: str, ip: str | None = None) -> User:
     if not user.is_active:
         log.warning("login refused for deactivated account %s", who)
         raise AuthenticationError("This account is deactivated. Ask an operator to reactivate it.")
-    if _hasher.check_needs_rehash(user.password_hash):
+    if password_hasher(_app_cost()).check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)  # parameters were raised since it was set
     user.failed_logins = 0
     user.last_login_at = now

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from service.core import operator_log
 from service.core.comments import check_article_id, find_or_create_article, find_site
+from service.core.transactions import rolls_back
 from service.errors import ForbiddenError
 from service.extensions import db
 from service.models import Article, Site
@@ -27,6 +28,7 @@ def _site_for(site_key: str, site_ids: set[int] | None) -> Site:
     return site
 
 
+@rolls_back
 def set_premoderated(
     site_key: str, article_id: str, premoderated: bool, *, actor: str, site_ids: set[int] | None
 ) -> Article:

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, or_, select, true, tuple_
 
 from service.core import operator_log
+from service.core.decisions import DecisionRecord, record_decisions
 from service.core.hashing import (
     NETWORK_PREFIX,
     canonical_ip,
@@ -26,6 +27,7 @@ from service.core.hashing import (
     network_of,
     normalize_email,
 )
+from service.core.transactions import rolls_back
 from service.errors import (
     BannedError,
     ConflictError,
@@ -400,6 +402,7 @@ def _target_type(target: str) -> BanTarget:
         raise UnprocessableError("Unknown ban target.", {"target": [message]}) from None
 
 
+@rolls_back
 def add_ban(
     *,
     actor: str,
@@ -490,9 +493,6 @@ def add_ban(
 
 def _reject_existing(ban: Ban, actor: str) -> int:
     """Reject the target's pending, held and approved comments in the ban's scope; count them."""
-    # Deferred: service.core.comments imports this module for the submit path.
-    from service.core.comments import DecisionRecord, record_decisions
-
     column, _ = COMMENT_COLUMNS[ban.target_type]
     rows = db.session.execute(
         select(Comment.id, Comment.status, Comment.reasons).where(
@@ -535,6 +535,7 @@ def get_ban(ban_id: int, *, site_ids: set[int] | None) -> Ban:
     return _visible_ban(ban_id, site_ids)
 
 
+@rolls_back
 def lift_ban(ban_id: int, *, actor: str, site_ids: set[int] | None) -> Ban:
     """Lift a ban (an expired one too, for the record); 409 if it was lifted already."""
     ban = _visible_ban(ban_id, site_ids)

@@ -1,4 +1,8 @@
-"""The comment service: submit, the author's view and delete, and recording decisions."""
+"""The comment service: submit, the author's view and delete.
+
+Recording decisions lives in service.core.decisions; DecisionRecord, record_decisions and
+record_decision are re-exported here for the importers from before it had a module of its own.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from service.core.bans import check_submission, identity_of
+from service.core.decisions import DecisionRecord as DecisionRecord
+from service.core.decisions import record_decision as record_decision
+from service.core.decisions import record_decisions as record_decisions
 from service.core.hashing import new_delete_token, text_fingerprint, token_matches
 from service.core.queues import enqueue_moderation
 from service.core.sanitize import plain_text, sanitize_body
@@ -261,74 +268,6 @@ def load_pending(comment_ids: list[int]) -> list[Comment]:
             .order_by(Comment.id)
         )
     )
-
-
-@dataclass(frozen=True)
-class DecisionRecord:
-    """A decision to record: a comment's new status, its reasons, and the scores if any."""
-
-    comment_id: int
-    status: CommentStatus
-    reasons: list[str]
-    toxicity: float | None = None
-    spam: float | None = None
-    # A moderator's own words for the audit entry; the comment keeps the automatic reasons.
-    audit_reason: str | None = None
-
-
-def record_decisions(
-    records: list[DecisionRecord], expected: CommentStatus, *, actor: str
-) -> list[bool]:
-    """Move comments from `expected` to their new status once, each with an audit entry.
-
-    Returns, per record, whether it applied (False: the comment had moved already). The caller
-    commits, so a batch of decisions costs one transaction.
-    """
-    comments, now = Comment.__table__, utcnow()
-    connection = db.session.connection()
-    applied = []
-    for record in records:
-        values = {
-            "status": record.status,
-            "reasons": record.reasons,
-            "decided_at": now,
-            "updated_at": now,
-        }
-        if record.toxicity is not None:
-            values["toxicity_score"] = record.toxicity
-        if record.spam is not None:
-            values["spam_score"] = record.spam
-        # A conditional update is the lock: of two deliveries of one job only one matches a row.
-        result = connection.execute(
-            update(comments)
-            .where(comments.c.id == record.comment_id, comments.c.status == expected)
-            .values(**values)
-        )
-        applied.append(result.rowcount == 1)
-    entries = [
-        {
-            "comment_id": record.comment_id,
-            "actor": actor,
-            "from_status": expected.value,
-            "to_status": record.status.value,
-            "reason": record.audit_reason
-            if record.audit_reason is not None
-            else "; ".join(record.reasons),
-            "created_at": now,
-        }
-        for record, done in zip(records, applied, strict=True)
-        if done
-    ]
-    if entries:
-        connection.execute(insert(AuditEntry.__table__), entries)
-    return applied
-
-
-def record_decision(record: DecisionRecord, expected: CommentStatus, *, actor: str) -> bool:
-    """Record one decision and commit; return False if the comment had moved already."""
-    applied = record_decisions([record], expected, actor=actor)[0]
-    db.session.commit()
-    return applied
 
 
 def stale_pending_ids(older_than_seconds: float, limit: int = 500) -> list[int]:

@@ -41,6 +41,13 @@ def list_actions(
     )
 
 
+def list_actors() -> list[str]:
+    """Return every actor that has an entry in the log, sorted."""
+    return list(
+        db.session.scalars(select(OperatorAction.actor).distinct().order_by(OperatorAction.actor))
+    )
+
+
 def action_dict(entry: OperatorAction) -> dict:
     """Return an entry as JSON-ready data."""
     return {

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from service.core import accounts, operator_log
+from service.core.transactions import rolls_back
 from service.errors import ConflictError, NotFoundError, UnprocessableError
 from service.extensions import db
-from service.models import Site, User, site_moderators, utcnow
+from service.models import Site, User, UserRole, site_moderators, utcnow
 from service.schemas.sites import (
     RATE_LIMIT_KINDS,
     SCORES,
@@ -111,6 +112,34 @@ def list_sites(include_closed: bool = True) -> list[Site]:
     query = select(Site).order_by(Site.key)
     if not include_closed:
         query = query.where(Site.closed_at.is_(None))
+    return list(db.session.scalars(query))
+
+
+def sites_for(site_ids: Iterable[int] | None) -> list[Site]:
+    """Return the sites with these ids (every site for None, an operator's), by key."""
+    query = select(Site).order_by(Site.key)
+    if site_ids is not None:
+        query = query.where(Site.id.in_(list(site_ids) or [-1]))
+    return list(db.session.scalars(query))
+
+
+def moderator_accounts() -> list[User]:
+    """Return the accounts that can be assigned to sites: moderators, by username."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.role == UserRole.MODERATOR).order_by(User.username)
+        )
+    )
+
+
+def colleague_names(site_ids: Iterable[int] | None) -> list[str]:
+    """Return the usernames sharing a site with these ids, and the operators (all for None)."""
+    query = select(User.username).order_by(User.username)
+    if site_ids is not None:
+        shares_a_site = select(site_moderators.c.user_id).where(
+            site_moderators.c.site_id.in_(list(site_ids) or [-1])
+        )
+        query = query.where(User.id.in_(shares_a_site) | (User.role == UserRole.OPERATOR))
     return list(db.session.scalars(query))
 
 
@@ -279,6 +308,7 @@ def _duplicate(key: str) -> ConflictError:
     )
 
 
+@rolls_back
 def create_site(data: Mapping, *, actor: str) -> Site:
     """Create a site from its key and any settings (defaults for the rest), and log it."""
     values = _load(SiteCreateSchema(), data)
@@ -294,6 +324,7 @@ def create_site(data: Mapping, *, actor: str) -> Site:
     return site
 
 
+@rolls_back
 def update_site(
     key: str,
     data: Mapping,
@@ -313,6 +344,7 @@ def update_site(
     return site
 
 
+@rolls_back
 def close_site(key: str, *, actor: str) -> Site:
     """Close a site: it takes no new comments, and its threads stay readable."""
     site = get_site(key, lock=True)
@@ -326,6 +358,7 @@ def close_site(key: str, *, actor: str) -> Site:
     return site
 
 
+@rolls_back
 def reopen_site(key: str, *, actor: str) -> Site:
     """Reopen a closed site: it takes comments again."""
     site = get_site(key, lock=True)
@@ -339,6 +372,7 @@ def reopen_site(key: str, *, actor: str) -> Site:
     return site
 
 
+@rolls_back
 def set_moderators(key: str, usernames: Iterable[str], *, actor: str) -> Site:
     """Replace the moderators of a site with these accounts (operators need no assignment)."""
     names = _load(ModeratorsSchema(), {"moderators": list(usernames)})["moderators"]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
+from service.core import pagination
 from service.core.comments import (
     ARTICLE_ID_MAX,
     article_is_closed,
@@ -20,30 +18,19 @@ from service.core.comments import (
 )
 from service.errors import UnprocessableError
 from service.extensions import db
-from service.models import MAX_ID, Article, Comment, CommentStatus
+from service.models import Article, Comment, CommentStatus
 
 VISIBLE = (CommentStatus.APPROVED, CommentStatus.DELETED)
 
 
 def encode_cursor(created_at: datetime, comment_id: int) -> str:
     """Return an opaque cursor pointing just after this top-level comment."""
-    raw = json.dumps([created_at.isoformat(), comment_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pagination.encode_cursor([created_at, comment_id])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """Return the position a cursor points at, or raise UnprocessableError naming `cursor`."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, comment_id = json.loads(raw)
-        if not isinstance(comment_id, int) or not 1 <= comment_id <= MAX_ID:
-            raise ValueError("cursor id out of range")
-        return datetime.fromisoformat(created_at), comment_id
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
-        raise UnprocessableError(
-            "The cursor is not valid.",
-            {"cursor": ["Use the next_cursor of a previous page, unchanged."]},
-        ) from None
+    return pagination.decode_cursor(cursor, (datetime, pagination.ID))
 
 
 def _visible_roots(article_id: int):

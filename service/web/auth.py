@@ -11,9 +11,11 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from service.core import accounts
+from service.core.moderation import moderator_actor
 from service.errors import ForbiddenError
 from service.extensions import db
 from service.models import User
+from service.web.responses import error_response
 
 csrf = CSRFProtect()
 
@@ -94,8 +96,6 @@ def _protect() -> None:
 def _csrf_failed(error: CSRFError):
     """Answer a refused CSRF check: JSON on the API, a page in the console."""
     if request.path.startswith("/api/"):
-        from service.api import error_response
-
         return error_response(400, "csrf_failed", CSRF_FAILED)
     response = current_app.make_response(
         (render_template("console/error.html", title="Please reload", message=CSRF_FAILED), 400)
@@ -146,8 +146,6 @@ def current_site_ids() -> set[int] | None:
 
 def current_actor() -> str:
     """Return the signed-in user's name as the audit logs write it ("moderator:<username>")."""
-    from service.core.moderation import moderator_actor
-
     return moderator_actor(current_user().username)
 
 
@@ -172,8 +170,6 @@ def require_api_user():
     """before_request for the moderation API: a 401 JSON error when nobody is authenticated."""
     if current_user() is not None:
         return None
-    from service.api import error_response
-
     if _bearer_token():
         message = "This API token is not valid: it may have been revoked, or its account is off."
     elif _bearer_token() == "":

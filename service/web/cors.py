@@ -7,11 +7,9 @@ request is about (the site in the path, or the comment's site), so the check is 
 from __future__ import annotations
 
 from flask import Flask, Response, request
-from sqlalchemy import select
 
 from service.core.origins import InvalidOriginError, normalize_origin
-from service.extensions import db
-from service.models import MAX_ID, Comment, Site
+from service.web.request_site import request_site
 
 API_PREFIX = "/api/v1/"
 # Blueprints whose routes pages may call cross-origin; the moderation API is never one of them.
@@ -31,25 +29,9 @@ def _normalized_or_none(value: str) -> str | None:
 
 
 def _site_origins() -> list[str]:
-    """Return the allowed origins of the site this request is about (one query, or none)."""
-    args = request.view_args or {}
-    if "site" in args:
-        site_key = args["site"]
-        if len(site_key) > 64:
-            return []
-        query = select(Site.allowed_origins).where(Site.key == site_key)
-    elif "comment_id" in args:
-        comment_id = args["comment_id"]
-        if not 1 <= comment_id <= MAX_ID:
-            return []
-        query = (
-            select(Site.allowed_origins)
-            .join(Comment, Comment.site_id == Site.id)
-            .where(Comment.id == comment_id)
-        )
-    else:
-        return []
-    return db.session.scalar(query) or []
+    """Return the allowed origins of the site this request is about (none without a site)."""
+    site = request_site()
+    return site.allowed_origins if site else []
 
 
 def _is_granted(origin: str) -> bool:

@@ -17,13 +17,11 @@ from flask import Flask, Response, current_app, has_app_context, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from limits import parse_many
 from limits.errors import StorageError
-from sqlalchemy import select
 
-from service.api import error_response
 from service.core.hashing import hash_ip
-from service.extensions import db
-from service.models import MAX_ID, Comment, Site
 from service.schemas.comments import COMMENTER_KEY
+from service.web.request_site import request_site
+from service.web.responses import error_response
 
 log = logging.getLogger(__name__)
 
@@ -156,23 +154,8 @@ def _json_response(action: str, seconds: int) -> Response:
 
 def _site_of_request() -> tuple[int | None, dict]:
     """Return the id and rate_limits of the site the request is about (cached per request)."""
-    # In the WSGI environ, not in g: g outlives a request when an app context is already pushed.
-    if SITE_CACHE not in request.environ:
-        args = request.view_args or {}
-        row = None
-        # The same guards as comments.find_site: PostgreSQL refuses NUL characters outright.
-        if "site" in args and len(args["site"]) <= 64 and args["site"].isprintable():
-            row = db.session.execute(
-                select(Site.id, Site.rate_limits).where(Site.key == args["site"])
-            ).first()
-        elif "comment_id" in args and 1 <= args["comment_id"] <= MAX_ID:
-            row = db.session.execute(
-                select(Site.id, Site.rate_limits)
-                .join(Comment, Comment.site_id == Site.id)
-                .where(Comment.id == args["comment_id"])
-            ).first()
-        request.environ[SITE_CACHE] = (row.id, row.rate_limits or {}) if row else (None, {})
-    return request.environ[SITE_CACHE]
+    site = request_site()
+    return (site.id, site.rate_limits) if site else (None, {})
 
 
 def limit_for(action: str) -> str:

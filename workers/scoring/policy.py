@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .score import Scores
+from .scores import Scores
 
 APPROVED, HELD, REJECTED = "approved", "held", "rejected"
 SEVERITY = {APPROVED: 0, HELD: 1, REJECTED: 2}

@@ -19,6 +19,7 @@ from .learned import Counts, decisions_in, features, spam_probability
 from .lexicon import find_harms, is_quoted, quote, word_list
 from .normalize import Normalized, normalize
 from .policy import Policy
+from .scores import Scores
 from .semantic import HEAD_WORDS, Reading
 from .toxicity import toxicity_score
 
@@ -50,21 +51,6 @@ class ScoringContext:
     learned: Counts | None = None
     # Verdicts of external scorers (Akismet...), when any are configured.
     external: tuple[ExternalVerdict, ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Toxicity and spam on a 0..1 scale, the signals behind them, and forced outcomes."""
-
-    toxicity: float
-    spam: float
-    toxicity_reasons: tuple[str, ...] = ()
-    spam_reasons: tuple[str, ...] = ()
-    # Reasons that reject or hold whatever the scores say (banned words, denied domains...).
-    rejects: tuple[str, ...] = ()
-    holds: tuple[str, ...] = ()
-    # What the semantic model read (None when scoring without it).
-    reading: Reading | None = None
 
 
 def score_comment(

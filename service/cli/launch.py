@@ -90,6 +90,7 @@ def _interrupt(*_) -> None:
 def main() -> int:
     """Run the embedded stack until Ctrl-C; return the exit status."""
     env = dict(os.environ)
+    env["TALKBACK_DEMO_PAGES"] = "1"
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
     redis_server = None
