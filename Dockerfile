@@ -62,6 +62,11 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY migrations/ migrations/
 ENV TALKBACK_MIGRATIONS_DIR=/app/migrations
+# The API's server settings (the shape and the metrics hook), in one file for every deployment.
+COPY gunicorn.conf.py /app/gunicorn.conf.py
+# prometheus-client's multiprocess files: docker-compose mounts one volume here for the API,
+# the workers and the sweeper, so /metrics adds up every process (owned by the app user).
+RUN mkdir -p /run/talkback-metrics && chown 10001:10001 /run/talkback-metrics
 
 # Files stay owned by root: the app user can read and run the code but not change it.
 USER 10001:10001
@@ -70,4 +75,4 @@ EXPOSE 8000
 
 # The API. Exec form so gunicorn is PID 1 and gets SIGTERM from `docker stop` for a graceful
 # shutdown; the access log goes to stdout.
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-", "service:create_app()"]
+CMD ["gunicorn", "--config", "/app/gunicorn.conf.py", "service:create_app()"]

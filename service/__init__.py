@@ -21,7 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .console import auth as console_auth
     from .console import queue as console_queue
     from .extensions import db, migrate
-    from .web import auth, cors, ratelimit
+    from .web import auth, cors, metrics, ratelimit
     from .widget import assets as widget_assets
     from .widget import demo
 
@@ -40,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    metrics.init_app(app)
     auth.init_app(app)
     ratelimit.init_app(app)
     api = TalkbackApi(app)

@@ -51,6 +51,11 @@ class Config:
 
     # Reverse proxies in front of the API; their X-Forwarded-For entries are trusted, no others.
     PROXY_COUNT = _env_int("TALKBACK_PROXY_COUNT", 0)
+    # /metrics answers only with `Authorization: Bearer <this>`; unset, it is off (404).
+    METRICS_TOKEN = os.environ.get("TALKBACK_METRICS_TOKEN", "")
+    # prometheus-client's multiprocess mode (gunicorn, workers in other processes): one shared
+    # folder, emptied before the processes start; the library reads the same variable.
+    METRICS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
     # Moderation: a score at or above *_HOLD waits for a moderator, at or above *_REJECT is
     # rejected outright, below *_HOLD is approved.

@@ -6,10 +6,8 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,7 +19,16 @@ from service.core.hashing import hash_ip
 from service.extensions import db
 from service.models import Comment, CommentStatus, Site
 
-from .helpers import DEFAULT_PASSWORD, POLITE, comments_url, csrf_token_of, row_count, submit
+from .helpers import (
+    DEFAULT_PASSWORD,
+    POLITE,
+    comments_url,
+    csrf_token_of,
+    free_port,
+    row_count,
+    submit,
+    wait_until_healthy,
+)
 
 IP_A, IP_B, IP_C, IP_D = "198.51.100.7", "198.51.100.8", "203.0.113.9", "2001:db8::5"
 ORIGIN = "https://news.example"
@@ -261,26 +268,6 @@ def test_logins_are_limited_per_ip_across_accounts(limited, make_user):
 # --- Two API processes sharing Redis -------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"API process exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"API process not healthy after 30 s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture
 def api_processes(database, redis_url, site, tmp_path):
     """Two `flask run` processes on the test database and Redis, with a limit of 3 a minute."""
@@ -299,7 +286,7 @@ def api_processes(database, redis_url, site, tmp_path):
     processes, logs, urls = [], [], []
     try:
         for n in range(2):
-            port = _free_port()
+            port = free_port()
             log = tmp_path / f"api-{n}.log"
             with log.open("wb") as output:
                 processes.append(
@@ -314,7 +301,7 @@ def api_processes(database, redis_url, site, tmp_path):
             logs.append(log)
             urls.append(f"http://127.0.0.1:{port}")
         for process, url, log in zip(processes, urls, logs, strict=True):
-            _wait_until_healthy(f"{url}/healthz", process, log)
+            wait_until_healthy(f"{url}/healthz", process, log)
         yield urls
     finally:
         for process in processes:

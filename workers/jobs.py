@@ -6,6 +6,7 @@ from functools import cache
 from flask import Flask, current_app, has_app_context
 
 from service.core.comments import load_pending, record_decisions
+from service.core.metrics import observe_decision
 from service.core.queues import claim_waiting_moderation, enqueue_moderation
 from service.extensions import db
 from service.models import CommentStatus
@@ -80,6 +81,7 @@ def _moderate_batch(comment_ids: list[int], request_info: dict | None) -> dict[i
     for comment, assessment, done in zip(comments, assessments, applied, strict=True):
         decision = assessment.decision
         if done:
+            observe_decision(decision.status, decision.reasons, comment.created_at)
             outcomes[comment.id] = decision.status
             log.info("comment %s %s: %s", comment.id, decision.status, "; ".join(decision.reasons))
         else:

@@ -4,6 +4,7 @@ pure scoring code and decide. Shared by the RQ job and re-scoring."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,7 @@ from sqlalchemy import and_, case, func, select, tuple_
 from service.core.bans import hold_bans_matching, hold_reason
 from service.core.comments import DecisionRecord
 from service.core.learning import site_counts
+from service.core.metrics import SCORING_SECONDS
 from service.core.queues import redis_connection
 from service.core.sites import site_policy
 from service.extensions import db
@@ -110,6 +112,7 @@ def assess_many(
             velocity_window=config["VELOCITY_WINDOW_SECONDS"],
         )
     records = commenter_records(comments, policies)
+    started = time.perf_counter()
     # One model call for the whole batch: the encoder is far cheaper per comment in a batch.
     readings = semantic.read([text.readable() for text in normalized], config["MODEL_THREADS"])
     assessments = []
@@ -131,6 +134,9 @@ def assess_many(
         )
         scores = score_comment(comment.body_text, context, policy, normalized=text, reading=reading)
         assessments.append(Assessment(scores, decide(scores, policy, record)))
+    share = (time.perf_counter() - started) / len(comments)
+    for _ in comments:
+        SCORING_SECONDS.observe(share)
     return assessments
 
 

@@ -8,14 +8,20 @@ http://localhost:PORT and http://127.0.0.1:PORT) and the operator account `admin
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 from service.config import INSTANCE_DIR
 from service.errors import TalkbackError
+
+# The API server settings shared with the Dockerfile and docker-compose.
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 
 FLASK = [sys.executable, "-m", "flask", "--app", "service"]
 ADMIN_USERNAME = "admin"
@@ -91,6 +97,9 @@ def main() -> int:
     """Run the embedded stack until Ctrl-C; return the exit status."""
     env = dict(os.environ)
     env["TALKBACK_DEMO_PAGES"] = "1"
+    # Every process of the stack writes its metrics into one fresh folder; /metrics adds them up.
+    metrics_dir = tempfile.mkdtemp(prefix="talkback-metrics-")
+    env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
     redis_server = None
@@ -130,14 +139,10 @@ def main() -> int:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config",
+                str(GUNICORN_CONF),
                 "--bind",
                 f"{host}:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
                 "service:create_app()",
             ],
             env=env,
@@ -184,6 +189,7 @@ def main() -> int:
         _stop(processes)
         if redis_server is not None:
             redis_server.shutdown()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
         print("Stopped.")
 
 
