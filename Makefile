@@ -49,6 +49,7 @@ bench: install
 	.venv/bin/python bench/scoring.py
 	.venv/bin/python bench/worker.py
 	.venv/bin/python bench/submit.py
+	.venv/bin/python bench/http.py
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache *.egg-info
