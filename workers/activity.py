@@ -127,8 +127,8 @@ def record_and_count(
                 f"talkback:nd:{posting.site_id}:{index}:{band}"
                 for index, band in enumerate(similarity.band_keys(sig))
             ]
-            velocity = {
-                kind: f"talkback:velocity:{posting.site_id}:{kind}:{value}"
+            identities = {
+                kind: value
                 for kind, value in (
                     ("commenter", posting.commenter_key),
                     ("ip", posting.ip_hash),
@@ -136,9 +136,13 @@ def record_and_count(
                 )
                 if value
             }
+            velocity = {
+                kind: f"talkback:velocity:{posting.site_id}:{kind}:{value}"
+                for kind, value in identities.items()
+            }
             usual = [
-                f"talkback:usual:{posting.site_id}:{kind}:{key.rsplit(':', 1)[1]}"
-                for kind, key in velocity.items()
+                f"talkback:usual:{posting.site_id}:{kind}:{value}"
+                for kind, value in identities.items()
                 if kind in ADDRESS_KINDS
             ]
             kinds.append(list(velocity))

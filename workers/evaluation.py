@@ -285,19 +285,16 @@ def summary(scored: list[Scored]) -> dict:
 
 def table(scored: list[Scored]) -> str:
     """Return a readable table of decisions per category."""
-    counts: dict[str, Counter] = defaultdict(Counter)
-    for item in scored:
-        counts[(item.row.category, item.row.label)][item.status] += 1
     lines = [
         f"{'category':<14}{'label':<7}{'rows':>6}{'approved':>10}{'held':>8}{'rejected':>10}",
     ]
-    for (category, label), statuses in sorted(counts.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        total = sum(statuses.values())
+    rates = _rates(scored)
+    for category, label in sorted(rates, key=lambda key: (key[1], key[0])):
+        total, *shares = rates[(category, label)]
         lines.append(
             f"{category[:13]:<14}{label:<7}{total:>6}"
             + "".join(
-                f"{statuses[status] / total:>{width}.1%}"
-                for status, width in ((APPROVED, 10), (HELD, 8), (REJECTED, 10))
+                f"{share:>{width}.1%}" for share, width in zip(shares, (10, 8, 10), strict=True)
             )
         )
     return "\n".join(lines)
@@ -325,6 +322,7 @@ def side_by_side(first: list[Scored], second: list[Scored], names: tuple[str, st
 
 
 def _rates(scored: list[Scored]) -> dict[tuple[str, str], tuple[int, float, float, float]]:
+    """Per (category, label): rows, then the approved, held and rejected shares."""
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for item in scored:
         counts[(item.row.category, item.row.label)][item.status] += 1
