@@ -139,6 +139,14 @@ class Config:
     PAGE_SIZE_DEFAULT = 20
     PAGE_SIZE_MAX = 100
     THREAD_MAX_AGE_SECONDS = _env_int("TALKBACK_THREAD_MAX_AGE", 10)
+    # A CDN in front (s-maxage) may keep a thread as long, then serve it stale while it asks
+    # again with If-None-Match (a 304 from the read cache costs almost nothing).
+    THREAD_SHARED_MAX_AGE_SECONDS = _env_int("TALKBACK_THREAD_SHARED_MAX_AGE", 5)
+    THREAD_STALE_WHILE_REVALIDATE_SECONDS = _env_int("TALKBACK_THREAD_STALE_WHILE_REVALIDATE", 30)
+    # Rendered thread pages and counts stay in Redis this long (0 turns the read cache off).
+    # Every change readers can see replaces its article's version, so this only bounds how long
+    # a page could stay stale if Redis was unreachable when a change was published.
+    READ_CACHE_SECONDS = _env_int("TALKBACK_READ_CACHE_SECONDS", 300)
     COUNTS_MAX_ARTICLES = 100
 
     # flask-smorest: the OpenAPI document is served at /api/v1/openapi.json.

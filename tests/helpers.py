@@ -83,6 +83,22 @@ def audit_trail(comment_id: int) -> list[tuple[str, str | None, str]]:
     return [(entry.actor, entry.from_status, entry.to_status) for entry in entries]
 
 
+@contextlib.contextmanager
+def count_queries():
+    """Count the SQL statements run inside the block (savepoints aside)."""
+    statements: list[str] = []
+
+    def before(_conn, _cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", before)
+
+
 def row_count(model) -> int:
     """Count the rows of a model's table."""
     return db.session.scalar(db.select(db.func.count()).select_from(model))

@@ -51,6 +51,7 @@ def test_each_family_counts_real_traffic(metered, run_worker):
     submit(metered, body="You are a worthless idiot and everyone hates you, you moron.")
     run_worker()
     assert metered.get(comments_url()).status_code == 200
+    assert metered.get(comments_url()).status_code == 200  # the same page again: a hit
     waiting = submit(metered, body="A comment still waiting for the worker.")
     time.sleep(0.05)
     after = scrape(metered)
@@ -74,6 +75,8 @@ def test_each_family_counts_real_traffic(metered, run_worker):
     assert total(after, "talkback_scoring_seconds_count") >= (
         total(before, "talkback_scoring_seconds_count") + 2
     )
+    assert grew("talkback_read_cache_total", kind="page", result="miss")
+    assert grew("talkback_read_cache_total", kind="page", result="hit")
     assert total(after, "talkback_queue_depth") >= 1  # the comment no worker has taken yet
     assert total(after, "talkback_oldest_pending_seconds") > 0
     assert ok["id"] != waiting["id"]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from service.core import moderation
 from service.core.learning import DOCUMENTS
@@ -23,7 +21,14 @@ from service.models import (
     utcnow,
 )
 
-from .helpers import comments_url, csrf_token_of, make_comment, make_site, status_of
+from .helpers import (
+    comments_url,
+    count_queries,
+    csrf_token_of,
+    make_comment,
+    make_site,
+    status_of,
+)
 
 API = "/api/v1/moderation"
 QUEUE_NAMES = ["held", "reported", "pending", "approved", "rejected"]
@@ -42,22 +47,6 @@ def add_report(comment: Comment, reason: str = "abusive", note: str | None = Non
         )
     )
     db.session.commit()
-
-
-@contextmanager
-def count_queries():
-    """Count the SQL statements run inside the block."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, *args):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 # --- Fixtures ---------------------------------------------------------------------------------
@@ -974,6 +963,7 @@ def test_the_openapi_document_describes_the_moderation_api(client):
         f"{API}/audit",
         f"{API}/summary",
         f"{API}/sites/{{site}}/articles/{{article}}/premoderation",
+        f"{API}/sites/{{site}}/articles/{{article}}/closing",
         f"{API}/sites/{{site}}/premoderated-articles",
     }
     decision = spec["paths"][f"{API}/comments/{{comment_id}}/decision"]["post"]

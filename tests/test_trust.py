@@ -482,6 +482,7 @@ def test_pre_moderating_an_article_holds_its_comments_until_switched_off(
         "title": None,
         "url": None,
         "premoderated": True,
+        "closed": False,
     }
     held = moderated(client, run_worker, article="hot-story")
     assert status_of(held) == "held"

@@ -200,6 +200,26 @@ class ArticlePremoderation(MethodView):
         return articles.article_dict(switched, site)
 
 
+@bp.route("/sites/<string:site>/articles/<string:article>/closing")
+class ArticleClosing(MethodView):
+    """Closing an article to new comments by hand (its thread stays readable)."""
+
+    @bp.doc(security=SECURITY)
+    @bp.arguments(schemas.ClosingSchema)
+    @bp.response(200, schemas.ArticlePremoderationSchema)
+    @_errors(401, 403, 404, 422)
+    def put(self, data, site, article):
+        """Close an article to new comments, or reopen it; logged."""
+        switched = articles.set_closed(
+            site,
+            article,
+            data["closed"],
+            actor=auth.current_actor(),
+            site_ids=auth.current_site_ids(),
+        )
+        return articles.article_dict(switched, site)
+
+
 @bp.route("/sites/<string:site>/premoderated-articles")
 class PremoderatedArticles(MethodView):
     """A site's pre-moderated articles."""

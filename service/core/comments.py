@@ -48,10 +48,15 @@ class Submitted:
     delete_token: str
 
 
-def find_site(site_key: str) -> Site:
-    """Return the site with this key or raise NotFoundError."""
+def check_site_key(site_key: str) -> None:
+    """Reject a site key no site can have (PostgreSQL refuses NUL characters outright)."""
     if len(site_key) > 64 or not site_key.isprintable():
         raise NotFoundError("There is no such site.")
+
+
+def find_site(site_key: str) -> Site:
+    """Return the site with this key or raise NotFoundError."""
+    check_site_key(site_key)
     site = db.session.scalar(select(Site).where(Site.key == site_key))
     if site is None:
         raise NotFoundError(f"There is no site '{site_key}'.")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, update
 
+from service.core import readcache
 from service.extensions import db
 from service.models import AuditEntry, Comment, CommentStatus, utcnow
 
@@ -71,6 +72,8 @@ def record_decisions(
     ]
     if entries:
         connection.execute(insert(AuditEntry.__table__), entries)
+        # Readers' pages of these articles change once the caller commits.
+        readcache.touch_comments(db.session, [entry["comment_id"] for entry in entries])
     return applied
 
 

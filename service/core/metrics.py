@@ -43,6 +43,11 @@ SCORING_SECONDS = Histogram(
     "Time to score one comment (its share of a batch: model, signals and decision).",
     buckets=FAST_BUCKETS,
 )
+READ_CACHE = Counter(
+    "talkback_read_cache",
+    "Read cache lookups: thread pages, comment counts and sites' request settings, by result.",
+    ["kind", "result"],
+)
 
 # The deciding reason's kind, from how it starts: a bounded label, never a quoted word or key.
 REASON_KINDS = (

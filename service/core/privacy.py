@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
+from service.core import readcache
 from service.core.hashing import hash_email, mask_email, text_fingerprint
 from service.core.operator_log import CLI_ACTOR, record_action
 from service.errors import UnprocessableError
@@ -249,6 +250,7 @@ def erase(
             break
         now = utcnow()
         ids = [row.id for row in batch]
+        readcache.touch_comments(db.session, ids)
         db.session.execute(
             update(comments)
             .where(comments.c.id.in_(ids))

@@ -1,24 +1,34 @@
-"""The reader's read path: threaded pages of approved comments, and comment counts."""
+"""The reader's read path: threaded pages of approved comments, and comment counts.
+
+Pages and counts come from the read cache (service.core.readcache) when it holds the article's
+current version; a miss costs two queries (the site with the article and its count, then a page
+of top-level comments with all their replies), built once per kind of page, and plain dicts
+dumped straight to JSON.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from service.core import pagination
+from service.core import pagination, readcache
 from service.core.comments import (
     ARTICLE_ID_MAX,
-    article_is_closed,
     check_article_id,
+    check_site_key,
     find_site,
     is_valid_article_id,
 )
-from service.errors import UnprocessableError
+from service.errors import NotFoundError, UnprocessableError
 from service.extensions import db
-from service.models import Article, Comment, CommentStatus
+from service.models import Article, Comment, CommentStatus, Site, utcnow
 
 VISIBLE = (CommentStatus.APPROVED, CommentStatus.DELETED)
 
@@ -33,7 +43,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return pagination.decode_cursor(cursor, (datetime, pagination.ID))
 
 
-def _visible_roots(article_id: int):
+def _visible_roots():
     """Top-level comments a reader can see: approved, or deleted but with approved replies."""
     reply = aliased(Comment)
     has_approved_reply = exists().where(
@@ -42,8 +52,8 @@ def _visible_roots(article_id: int):
         reply.status == CommentStatus.APPROVED,
         reply.shadow.is_(False),
     )
-    return select(Comment).where(
-        Comment.article_id == article_id,
+    return select(Comment.id).where(
+        Comment.article_id == bindparam("article_pk"),
         Comment.parent_id.is_(None),
         Comment.shadow.is_(False),
         or_(
@@ -53,123 +63,238 @@ def _visible_roots(article_id: int):
     )
 
 
-def _node(comment: Comment, children: dict[int, list[Comment]]) -> dict | None:
-    """Build a comment with its visible replies; None if nothing of it is visible."""
-    replies = [
-        node
-        for child in children.get(comment.id, [])
-        if (node := _node(child, children)) is not None
-    ]
-    node = {
-        "id": comment.id,
-        "parent_id": comment.parent_id,
-        "author_name": comment.author_name,
-        "title": comment.title,
-        "body_html": comment.body_html,
-        "created_at": comment.created_at,
-        "deleted": False,
-        "replies": replies,
-    }
-    if comment.status == CommentStatus.DELETED:
-        # A tombstone stays only while it holds up visible replies, and shows nothing of its own.
-        if not replies:
-            return None
-        node.update(author_name=None, title=None, body_html=None, deleted=True)
-    return node
-
-
-def get_thread(site_key: str, article_id: str, sort: str, limit: int, cursor: str | None) -> dict:
-    """Return a page of an article's visible top-level comments with all their visible replies."""
-    site = find_site(site_key)
-    check_article_id(article_id)
-    position = decode_cursor(cursor) if cursor else None
-    article = db.session.scalar(
-        select(Article).where(Article.site_id == site.id, Article.external_id == article_id)
+def _approved_count():
+    """The approved, visible comments of the article in the enclosing query."""
+    return (
+        select(func.count())
+        .where(
+            Comment.article_id == Article.id,
+            Comment.status == CommentStatus.APPROVED,
+            Comment.shadow.is_(False),
+        )
+        .correlate(Article)
+        .scalar_subquery()
     )
-    article_info = {
-        "id": article_id,
-        "url": article.url if article else None,
-        "title": article.title if article else None,
-        "closed": site.is_closed or article_is_closed(site, article),
-    }
-    site_info = {
-        "language": site.language,
-        "min_comment_length": site.min_comment_length,
-        "max_comment_length": site.max_comment_length,
-    }
-    if article is None:
-        return {
-            "site": site_info,
-            "article": article_info,
-            "count": 0,
-            "comments": [],
-            "next_cursor": None,
-        }
 
-    newest_first = sort == "newest"
-    query = _visible_roots(article.id)
-    if position:
-        after_time, after_id = position
+
+@functools.cache
+def _head_statement(with_count: bool):
+    """The site, the article (if it exists yet) and, unless cached, its count: one query."""
+    columns = [
+        Site.language,
+        Site.min_comment_length,
+        Site.max_comment_length,
+        Site.closed_at,
+        Site.auto_close_days,
+        Article.id.label("article_pk"),
+        Article.url,
+        Article.title,
+        Article.is_closed,
+        Article.created_at,
+    ]
+    if with_count:
+        columns.append(_approved_count().label("count"))
+    return (
+        select(*columns)
+        .select_from(Site)
+        .outerjoin(
+            Article,
+            and_(Article.site_id == Site.id, Article.external_id == bindparam("article")),
+        )
+        .where(Site.key == bindparam("site"))
+    )
+
+
+THREAD_COLUMNS = (
+    Comment.id,
+    Comment.parent_id,
+    Comment.root_id,
+    Comment.status,
+    Comment.author_name,
+    Comment.title,
+    Comment.body_html,
+    Comment.created_at,
+)
+
+
+@functools.cache
+def _page_statement(newest_first: bool, after: bool):
+    """A page of top-level comments (one more, to know if another page follows) and all their
+    visible replies: one query, built once per kind of page."""
+    roots = _visible_roots()
+    if after:
+        at, after_id = bindparam("after_time"), bindparam("after_id")
         if newest_first:
-            query = query.where(
-                or_(
-                    Comment.created_at < after_time,
-                    and_(Comment.created_at == after_time, Comment.id < after_id),
-                )
+            roots = roots.where(
+                or_(Comment.created_at < at, and_(Comment.created_at == at, Comment.id < after_id))
             )
         else:
-            query = query.where(
-                or_(
-                    Comment.created_at > after_time,
-                    and_(Comment.created_at == after_time, Comment.id > after_id),
-                )
+            roots = roots.where(
+                or_(Comment.created_at > at, and_(Comment.created_at == at, Comment.id > after_id))
             )
     order = (
         (Comment.created_at.desc(), Comment.id.desc())
         if newest_first
         else (Comment.created_at.asc(), Comment.id.asc())
     )
-    roots = list(db.session.scalars(query.order_by(*order).limit(limit + 1)))
-    next_cursor = None
-    if len(roots) > limit:
-        roots = roots[:limit]
-        next_cursor = encode_cursor(roots[-1].created_at, roots[-1].id)
+    page = roots.order_by(*order).limit(bindparam("limit_plus_one")).cte("page")
+    return union_all(
+        select(*THREAD_COLUMNS).join(page, Comment.id == page.c.id),
+        select(*THREAD_COLUMNS)
+        .join(page, Comment.root_id == page.c.id)
+        .where(
+            Comment.parent_id.is_not(None),
+            Comment.status.in_(VISIBLE),
+            Comment.shadow.is_(False),
+        ),
+    )
 
-    # Every visible reply of the page's threads in one query, then the tree in memory.
-    children: dict[int, list[Comment]] = {}
-    if roots:
-        replies = db.session.scalars(
-            select(Comment)
-            .where(
-                Comment.root_id.in_([root.id for root in roots]),
-                Comment.parent_id.is_not(None),
-                Comment.status.in_(VISIBLE),
-                Comment.shadow.is_(False),
-            )
-            .order_by(Comment.created_at, Comment.id)
-        )
-        for reply in replies:
-            children.setdefault(reply.parent_id, []).append(reply)
-    comments = [node for root in roots if (node := _node(root, children)) is not None]
+
+def _iso(moment: datetime) -> str:
+    """A stored naive-UTC time as ISO 8601 with its offset, as the schemas write it."""
+    return moment.replace(tzinfo=UTC).isoformat()
+
+
+def _node(row, children: dict[int, list]) -> dict | None:
+    """Build a comment with its visible replies; None if nothing of it is visible."""
+    replies = [
+        node for child in children.get(row.id, []) if (node := _node(child, children)) is not None
+    ]
+    if row.status == CommentStatus.DELETED:
+        # A tombstone stays only while it holds up visible replies, and shows nothing of its own.
+        if not replies:
+            return None
+        author_name = title = body_html = None
+    else:
+        author_name, title, body_html = row.author_name, row.title, row.body_html
     return {
-        "site": site_info,
-        "article": article_info,
-        "count": _approved_count(article.id),
-        "comments": comments,
-        "next_cursor": next_cursor,
+        "id": row.id,
+        "parent_id": row.parent_id,
+        "author_name": author_name,
+        "title": title,
+        "body_html": body_html,
+        "created_at": _iso(row.created_at),
+        "deleted": row.status == CommentStatus.DELETED,
+        "replies": replies,
     }
 
 
-def _approved_count(article_id: int) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Comment)
-        .where(
-            Comment.article_id == article_id,
-            Comment.status == CommentStatus.APPROVED,
-            Comment.shadow.is_(False),
-        )
+def _seconds_until_closing(site_row) -> int | None:
+    """Seconds until the article closes by age (its cached page must not outlive that)."""
+    if site_row.auto_close_days is None or site_row.created_at is None or site_row.is_closed:
+        return None
+    closes_at = site_row.created_at + timedelta(days=site_row.auto_close_days)
+    return max(1, int((closes_at - utcnow()).total_seconds()))
+
+
+def get_thread(
+    site_key: str,
+    article_id: str,
+    sort: str,
+    limit: int,
+    cursor: str | None,
+    *,
+    count: int | None = None,
+) -> tuple[dict, int | None]:
+    """Return a page of an article's visible top-level comments with all their visible replies,
+    and how many seconds it may be kept (None: no limit of its own).
+
+    `count`, when the caller has it cached, saves counting the article's comments again.
+    """
+    check_site_key(site_key)
+    check_article_id(article_id)
+    position = decode_cursor(cursor) if cursor else None
+    head = db.session.execute(
+        _head_statement(count is None), {"site": site_key, "article": article_id}
+    ).first()
+    if head is None:
+        raise NotFoundError(f"There is no site '{site_key}'.")
+    exists_yet = head.article_pk is not None
+    closed_by_age = (
+        exists_yet
+        and head.auto_close_days is not None
+        and head.created_at <= utcnow() - timedelta(days=head.auto_close_days)
     )
+    page = {
+        "site": {
+            "language": head.language,
+            "min_comment_length": head.min_comment_length,
+            "max_comment_length": head.max_comment_length,
+        },
+        "article": {
+            "id": article_id,
+            "url": head.url,
+            "title": head.title,
+            "closed": head.closed_at is not None or bool(head.is_closed) or closed_by_age,
+        },
+        "count": (head.count if count is None else count) if exists_yet else 0,
+        "comments": [],
+        "next_cursor": None,
+    }
+    if not exists_yet:
+        return page, None
+    params = {"article_pk": head.article_pk, "limit_plus_one": limit + 1}
+    if position:
+        params["after_time"], params["after_id"] = position
+    rows = db.session.execute(_page_statement(sort == "newest", bool(position)), params).all()
+
+    roots, children = [], {}
+    for row in rows:
+        if row.parent_id is None:
+            roots.append(row)
+        else:
+            children.setdefault(row.parent_id, []).append(row)
+    roots.sort(key=lambda row: (row.created_at, row.id), reverse=sort == "newest")
+    for replies in children.values():
+        replies.sort(key=lambda row: (row.created_at, row.id))
+    if len(roots) > limit:
+        # The extra root only says another page follows; its replies are simply never reached.
+        roots = roots[:limit]
+        page["next_cursor"] = encode_cursor(roots[-1].created_at, roots[-1].id)
+    page["comments"] = [node for root in roots if (node := _node(root, children)) is not None]
+    return page, _seconds_until_closing(head)
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A thread page as JSON bytes, with the ETag that names exactly those bytes."""
+
+    body: bytes
+    etag: str
+
+
+def _render(page: dict) -> RenderedPage:
+    body = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
+    return RenderedPage(body, hashlib.sha1(body, usedforsecurity=False).hexdigest())
+
+
+def thread_page(
+    site_key: str, article_id: str, sort: str, limit: int, cursor: str | None
+) -> RenderedPage:
+    """Return a rendered thread page: from the read cache when it holds the current version,
+    else from the database (and then kept for the next reader)."""
+    check_site_key(site_key)
+    check_article_id(article_id)
+    if cursor:
+        decode_cursor(cursor)  # a bad cursor is a 422 whether or not a page is cached
+    variant = "\0".join((site_key, article_id, sort, str(limit), cursor or ""))
+    lookup = readcache.lookup_page(site_key, article_id, variant)
+    if lookup is not None and lookup.page is not None:
+        etag, _, body = lookup.page.partition(b"\n")
+        return RenderedPage(body, etag.decode())
+    page, keep_seconds = get_thread(
+        site_key, article_id, sort, limit, cursor, count=lookup.count if lookup else None
+    )
+    rendered = _render(page)
+    if lookup is not None:
+        readcache.store_page(
+            lookup,
+            variant,
+            rendered.etag.encode() + b"\n" + rendered.body,
+            page["count"],
+            keep_seconds,
+        )
+    return rendered
 
 
 def parse_article_ids(articles: str) -> list[str]:
@@ -192,14 +317,20 @@ def parse_article_ids(articles: str) -> list[str]:
 def count_comments(site_key: str, articles: str) -> dict[str, int]:
     """Return the approved comment count of each article in a comma-separated list (0 if none)."""
     article_ids = parse_article_ids(articles)
+    check_site_key(site_key)
+    cached = readcache.lookup_counts(site_key, article_ids)
+    found, versions = cached if cached is not None else ({}, {})
+    missing = [article_id for article_id in article_ids if article_id not in found]
+    if not missing:
+        return found
     site = find_site(site_key)
-    counts = dict.fromkeys(article_ids, 0)
+    counts = dict.fromkeys(missing, 0)
     rows = db.session.execute(
         select(Article.external_id, func.count(Comment.id))
         .join(Comment, Comment.article_id == Article.id)
         .where(
             Article.site_id == site.id,
-            Article.external_id.in_(article_ids),
+            Article.external_id.in_(missing),
             Comment.status == CommentStatus.APPROVED,
             Comment.shadow.is_(False),
         )
@@ -207,4 +338,6 @@ def count_comments(site_key: str, articles: str) -> dict[str, int]:
     )
     for external_id, count in rows:
         counts[external_id] = count
-    return counts
+    if versions:
+        readcache.store_counts(counts, versions)
+    return {article_id: found.get(article_id, counts.get(article_id)) for article_id in article_ids}

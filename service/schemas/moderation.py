@@ -381,14 +381,27 @@ class PremoderationSchema(Schema):
     )
 
 
+class ClosingSchema(Schema):
+    """Close an article to new comments, or reopen it."""
+
+    class Meta:
+        unknown = RAISE
+
+    closed = fields.Boolean(
+        required=True,
+        metadata={"description": "true: the thread stays readable but takes no new comments."},
+    )
+
+
 class ArticlePremoderationSchema(Schema):
-    """An article and whether it is pre-moderated."""
+    """An article, whether it is pre-moderated and whether it is closed by hand."""
 
     site = fields.String()
     article = fields.String(metadata={"description": "The site's own article id."})
     title = fields.String(allow_none=True)
     url = fields.String(allow_none=True)
     premoderated = fields.Boolean()
+    closed = fields.Boolean(metadata={"description": "Closed by hand to new comments."})
 
 
 class PremoderatedArticlesSchema(Schema):

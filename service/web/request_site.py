@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 
 from flask import request
 from sqlalchemy import select
 
+from service.core import readcache
 from service.extensions import db
 from service.models import MAX_ID, Comment, Site
 
@@ -24,16 +26,33 @@ class RequestSite:
     rate_limits: dict
 
 
+def _by_key(site_key: str) -> RequestSite | None:
+    """Return a site's request settings from the read cache, else from the database (then kept)."""
+    cached = readcache.lookup_settings(site_key)
+    if cached is not None and cached[1] is not None:
+        found = json.loads(cached[1])
+        return RequestSite(**found) if found else None
+    row = db.session.execute(
+        select(Site.id, Site.allowed_origins, Site.rate_limits).where(Site.key == site_key)
+    ).first()
+    site = RequestSite(row.id, row.allowed_origins or [], row.rate_limits or {}) if row else None
+    if cached is not None:
+        # An unknown key is kept too (as null): creating the site replaces the version.
+        readcache.store_settings(cached[0], json.dumps(site and asdict(site)).encode())
+    return site
+
+
 def request_site() -> RequestSite | None:
-    """Return the site named by the request's site key or comment id (one query, or none)."""
+    """Return the site named by the request's site key (cached) or comment id (one query)."""
     if REQUEST_SITE not in request.environ:
         args = request.view_args or {}
         columns = (Site.id, Site.allowed_origins, Site.rate_limits)
         query = None
         # The same guards as comments.find_site: PostgreSQL refuses NUL characters outright.
         if "site" in args and len(args["site"]) <= 64 and args["site"].isprintable():
-            query = select(*columns).where(Site.key == args["site"])
-        elif "comment_id" in args and 1 <= args["comment_id"] <= MAX_ID:
+            request.environ[REQUEST_SITE] = _by_key(args["site"])
+            return request.environ[REQUEST_SITE]
+        if "comment_id" in args and 1 <= args["comment_id"] <= MAX_ID:
             query = (
                 select(*columns)
                 .join(Comment, Comment.site_id == Site.id)

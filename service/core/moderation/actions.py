@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from service.core import readcache
 from service.core.decisions import DecisionRecord
 from service.core.learning import learn
 from service.core.moderation.scope import FORBIDDEN_SITE, MODERATOR_PREFIX, UNDO_PREFIX, comment_for
@@ -239,6 +240,7 @@ def undo(comment_id: int, actor: str, site_ids: set[int] | None = None) -> dict:
     if result.rowcount != 1:
         db.session.rollback()
         raise ConflictError("The comment changed after your decision, so it can't be undone.")
+    readcache.touch_comments(db.session, [comment.id])
     db.session.add(
         AuditEntry(
             comment_id=comment.id,
