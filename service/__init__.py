@@ -21,7 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .console import auth as console_auth
     from .console import queue as console_queue
     from .extensions import db, migrate
-    from .web import auth, cors, metrics, ratelimit
+    from .web import auth, cors, fastread, metrics, ratelimit
     from .widget import assets as widget_assets
     from .widget import demo
 
@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_blueprint(admin_advice.bp)
     api.register_blueprint(health.bp)
     cors.init_app(app)
+    fastread.init_app(app)
     if app.config["DEMO_PAGES"]:
         app.register_blueprint(demo.bp)
     app.register_blueprint(widget_assets.bp)

@@ -18,6 +18,7 @@ from service.schemas.comments import (
 from service.schemas.errors import ErrorSchema
 from service.schemas.reports import ReportReceivedSchema, ReportSubmitSchema
 from service.web import ratelimit
+from service.web.fastread import thread_cache_control
 
 bp = Blueprint(
     "public", __name__, url_prefix="/api/v1", description="Reading and writing comments."
@@ -43,23 +44,13 @@ def documents_etag(view):
     return view
 
 
-def thread_cache_control() -> str:
-    """Cache-Control for thread pages: browsers keep them briefly, CDNs a little longer and may
-    serve a stale page while they revalidate it (a 304 from the read cache is cheap)."""
-    config = current_app.config
-    return (
-        f"public, max-age={config['THREAD_MAX_AGE_SECONDS']}"
-        f", s-maxage={config['THREAD_SHARED_MAX_AGE_SECONDS']}"
-        f", stale-while-revalidate={config['THREAD_STALE_WHILE_REVALIDATE_SECONDS']}"
-    )
-
-
 @bp.route("/sites/<string:site>/articles/<string:article>/comments")
 class ArticleComments(MethodView):
     """An article's comment thread."""
 
     @documents_etag
-    @bp.arguments(ThreadQuerySchema, location="query")
+    # An instance, not the class: webargs would build a new schema on every read.
+    @bp.arguments(ThreadQuerySchema(), location="query")
     @bp.response(200, ThreadSchema)
     @bp.alt_response(404, schema=ErrorSchema, description="Unknown site.")
     def get(self, args, site, article):
@@ -72,7 +63,7 @@ class ArticleComments(MethodView):
             mimetype="application/json",
         )
         response.set_etag(page.etag)
-        response.headers["Cache-Control"] = thread_cache_control()
+        response.headers["Cache-Control"] = thread_cache_control(current_app.config)
         return response
 
     # Outermost: every attempt counts, before the body is even parsed.
@@ -134,7 +125,7 @@ class CommentReports(MethodView):
 class Counts(MethodView):
     """Comment counts for list pages."""
 
-    @bp.arguments(CountsQuerySchema, location="query")
+    @bp.arguments(CountsQuerySchema(), location="query")
     @bp.response(200, CountsSchema)
     @bp.alt_response(404, schema=ErrorSchema, description="Unknown site.")
     def get(self, args, site):

@@ -67,6 +67,7 @@ return {
   site, article,
   redis.call('GET', ARGV[5] .. site .. ':' .. article .. ':' .. ARGV[4]) or false,
   redis.call('GET', ARGV[6] .. article) or false,
+  redis.call('GET', ARGV[7] .. site) or false,
 }
 """
 
@@ -117,6 +118,8 @@ class PageLookup:
     page: bytes | None
     count: int | None
     version_keys: tuple[str, str]
+    # The site's request settings (origins, rate limits) if cached: the fast path's CORS.
+    settings: bytes | None = None
 
 
 def seconds() -> int:
@@ -170,16 +173,24 @@ def lookup_page(site_key: str, article_id: str, variant: str) -> PageLookup | No
     _retry_lost_bumps()
     version_keys = (_site_key(site_key), _article_key(site_key, article_id))
     try:
-        site, article, page, count = _script("page", LOOKUP_PAGE)(
+        site, article, page, count, settings = _script("page", LOOKUP_PAGE)(
             keys=version_keys,
-            args=[_fresh(), _fresh(), _version_seconds(), _digest(variant), PAGE, COUNT],
+            args=[
+                _fresh(),
+                _fresh(),
+                _version_seconds(),
+                _digest(variant),
+                PAGE,
+                COUNT,
+                SITE_SETTINGS,
+            ],
         )
     except RedisError as error:
         _redis_failed(error, "page")
         return None
     READ_CACHE.labels(kind="page", result="miss" if page is None else "hit").inc()
     versions = f"{site.decode()}:{article.decode()}"
-    return PageLookup(versions, page, None if count is None else int(count), version_keys)
+    return PageLookup(versions, page, None if count is None else int(count), version_keys, settings)
 
 
 def store_page(

@@ -268,6 +268,17 @@ def _render(page: dict) -> RenderedPage:
     return RenderedPage(body, hashlib.sha1(body, usedforsecurity=False).hexdigest())
 
 
+def page_variant(site_key: str, article_id: str, sort: str, limit: int, cursor: str | None) -> str:
+    """Name one page of one thread, as the read cache keys it."""
+    return "\0".join((site_key, article_id, sort, str(limit), cursor or ""))
+
+
+def unpack(stored: bytes) -> RenderedPage:
+    """Return a page as the read cache stores it: the ETag, a newline, the JSON."""
+    etag, _, body = stored.partition(b"\n")
+    return RenderedPage(body, etag.decode())
+
+
 def thread_page(
     site_key: str, article_id: str, sort: str, limit: int, cursor: str | None
 ) -> RenderedPage:
@@ -277,11 +288,10 @@ def thread_page(
     check_article_id(article_id)
     if cursor:
         decode_cursor(cursor)  # a bad cursor is a 422 whether or not a page is cached
-    variant = "\0".join((site_key, article_id, sort, str(limit), cursor or ""))
+    variant = page_variant(site_key, article_id, sort, limit, cursor)
     lookup = readcache.lookup_page(site_key, article_id, variant)
     if lookup is not None and lookup.page is not None:
-        etag, _, body = lookup.page.partition(b"\n")
-        return RenderedPage(body, etag.decode())
+        return unpack(lookup.page)
     page, keep_seconds = get_thread(
         site_key, article_id, sort, limit, cursor, count=lookup.count if lookup else None
     )

@@ -28,6 +28,20 @@ def _normalized_or_none(value: str) -> str | None:
         return None  # e.g. "null" from a sandboxed frame: never granted
 
 
+def grants(origin: str, allowed_origins: list[str]) -> bool:
+    """Tell whether a site with these allowed origins grants this Origin header."""
+    normalized = _normalized_or_none(origin)
+    return normalized is not None and normalized in allowed_origins
+
+
+def grant_headers(origin: str) -> list[tuple[str, str]]:
+    """The headers that grant an (allowed) origin access to a public API answer."""
+    return [
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Expose-Headers", EXPOSE_HEADERS),
+    ]
+
+
 def _site_origins() -> list[str]:
     """Return the allowed origins of the site this request is about (none without a site)."""
     site = request_site()
@@ -39,11 +53,8 @@ def _is_granted(origin: str) -> bool:
     # Kept in the WSGI environ, not in g: g outlives the request when an app context was already
     # pushed (tests, CLI), and a stale answer must never leak into the next request.
     if GRANTED not in request.environ:
-        normalized = _normalized_or_none(origin)
-        request.environ[GRANTED] = (
-            request.blueprint in CORS_BLUEPRINTS
-            and normalized is not None
-            and normalized in _site_origins()
+        request.environ[GRANTED] = request.blueprint in CORS_BLUEPRINTS and grants(
+            origin, _site_origins()
         )
     return request.environ[GRANTED]
 
@@ -79,8 +90,7 @@ def _add_grant(response: Response) -> Response:
     response.vary.add("Origin")
     origin = request.headers.get("Origin")
     if origin and request.environ.get(GRANTED, False):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+        response.headers.extend(grant_headers(origin))
     return response
 
 
