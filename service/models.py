@@ -144,8 +144,8 @@ class Comment(db.Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
-    # The top-level comment of the thread (itself for a top-level comment): loads a whole thread
-    # in one query.
+    # A reply's top-level comment (NULL for a top-level comment itself, so a submission is one
+    # INSERT): loads a whole thread in one query.
     root_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
     status: Mapped[CommentStatus] = mapped_column(
         string_enum(CommentStatus, "comment_status"),

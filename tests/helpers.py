@@ -279,7 +279,7 @@ def make_comment(
     )
     db.session.add(comment)
     db.session.flush()
-    comment.root_id = parent.root_id if parent else comment.id
+    comment.root_id = (parent.root_id or parent.id) if parent else None
     db.session.add(AuditEntry(comment_id=comment.id, actor="author", to_status="pending"))
     db.session.commit()
     if status != "pending":

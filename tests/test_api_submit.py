@@ -20,7 +20,7 @@ def test_accepted_comment_is_pending_with_a_one_time_delete_token(client, site):
 
     comment = db.session.get(Comment, body["id"])
     assert comment.status.value == "pending"
-    assert comment.root_id == comment.id
+    assert comment.root_id is None  # top-level: NULL; replies carry their top-level id
     assert comment.body_text == POLITE
     # Only hashes are stored: the token's SHA-256, keyed hashes of email and IP.
     assert comment.delete_token_hash == hashlib.sha256(body["delete_token"].encode()).hexdigest()

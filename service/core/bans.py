@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, true, tuple_
 
 from service.core import operator_log
 from service.core.decisions import DecisionRecord, record_decisions
@@ -74,37 +74,38 @@ def identity_of(commenter_key: str | None, email: str | None, ip: str | None) ->
     )
 
 
-def active_bans_matching(site_id: int, identity: Identity) -> list[Ban]:
-    """Return the bans in force on this site (or on all sites) that match the identity."""
-    targets = identity.targets()
-    if not targets:
-        return []
-    now = utcnow()
-    return list(
-        db.session.scalars(
-            select(Ban)
-            .where(
-                tuple_(Ban.target_type, Ban.target_value).in_(targets),
-                or_(Ban.site_id == site_id, Ban.site_id.is_(None)),
-                Ban.lifted_at.is_(None),
-                or_(Ban.expires_at.is_(None), Ban.expires_at > now),
-            )
-            .order_by(Ban.id)
-        )
-    )
+def submission_ban_columns(site_id: ColumnElement) -> list:
+    """Return the ban check of a submission as two SQL columns, to be selected with its site:
+    the oldest hard ban in force that matches the submitter (NULL if none), and whether a shadow
+    ban does. Bans on the site (`site_id`, the site's id column) and on all sites count; hold
+    bans don't matter here (the worker holds their comments: hold_bans_matching).
 
-
-def check_submission(site: Site, identity: Identity) -> bool:
-    """Raise BannedError if a hard ban covers the submitter; return whether a shadow ban does.
-
-    Hold bans don't matter here: their comments are accepted like any other, and the worker
-    holds them (hold_bans_matching).
+    The statement takes its values from submission_ban_params, so it can be built once and
+    reused (building one costs more than running it).
     """
-    bans = active_bans_matching(site.id, identity)
-    hard = [ban for ban in bans if ban.kind == BanKind.HARD]
-    if hard:
-        raise BannedError(banned_message(hard[0]))
-    return any(ban.kind == BanKind.SHADOW for ban in bans)
+    in_force = and_(
+        tuple_(Ban.target_type, Ban.target_value).in_(bindparam("ban_targets", expanding=True)),
+        or_(Ban.site_id == site_id, Ban.site_id.is_(None)),
+        _active_clause(bindparam("ban_now")),
+    )
+    hard = select(Ban.id).where(in_force, Ban.kind == BanKind.HARD).order_by(Ban.id).limit(1)
+    shadow = exists().where(in_force, Ban.kind == BanKind.SHADOW)
+    return [hard.scalar_subquery().label("hard_ban_id"), shadow.label("shadow_banned")]
+
+
+def submission_ban_params(identity: Identity) -> dict:
+    """Return the values the columns of submission_ban_columns check for this submitter."""
+    return {"ban_targets": identity.targets(), "ban_now": utcnow()}
+
+
+def enforce_bans(hard_ban_id: int | None, shadow_banned: bool) -> bool:
+    """Raise BannedError if the ban check found a hard ban; return whether it found a shadow ban.
+
+    Run before anything is written, so a hard-banned submission leaves no trace.
+    """
+    if hard_ban_id is not None:
+        raise BannedError(banned_message(db.session.get(Ban, hard_ban_id)))
+    return bool(shadow_banned)
 
 
 def _comment_pairs(comment: Comment) -> list[tuple[str, str]]:

@@ -6,15 +6,22 @@ record_decision are re-exported here for the importers from before it had a modu
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, null, select
 from sqlalchemy.exc import IntegrityError
 
-from service.core.bans import check_submission, identity_of
+from service.core.bans import (
+    Identity,
+    enforce_bans,
+    identity_of,
+    submission_ban_columns,
+    submission_ban_params,
+)
 from service.core.decisions import DecisionRecord as DecisionRecord
 from service.core.decisions import record_decision as record_decision
 from service.core.decisions import record_decisions as record_decisions
@@ -48,12 +55,6 @@ class Submitted:
     delete_token: str
 
 
-def check_site_key(site_key: str) -> None:
-    """Reject a site key no site can have (PostgreSQL refuses NUL characters outright)."""
-    if len(site_key) > 64 or not site_key.isprintable():
-        raise NotFoundError("There is no such site.")
-
-
 def find_site(site_key: str) -> Site:
     """Return the site with this key or raise NotFoundError."""
     check_site_key(site_key)
@@ -61,6 +62,12 @@ def find_site(site_key: str) -> Site:
     if site is None:
         raise NotFoundError(f"There is no site '{site_key}'.")
     return site
+
+
+def check_site_key(site_key: str) -> None:
+    """Reject a site key no site can have (PostgreSQL refuses NUL characters outright)."""
+    if len(site_key) > 64 or not site_key.isprintable():
+        raise NotFoundError("There is no such site.")
 
 
 def is_valid_article_id(article_id: str) -> bool:
@@ -86,6 +93,13 @@ def find_or_create_article(
     article = db.session.scalar(
         select(Article).where(Article.site_id == site.id, Article.external_id == article_id)
     )
+    return _complete_article(site, article, article_id, url, title)
+
+
+def _complete_article(
+    site: Site, article: Article | None, article_id: str, url: str | None, title: str | None
+) -> Article:
+    """Return the article as found (None: create it), with its url and title once known."""
     if article is None:
         article = Article(
             site_id=site.id, external_id=article_id, url=url, title=_optional_text(title, 300)
@@ -138,16 +152,70 @@ def article_is_closed(site: Site, article: Article | None) -> bool:
     return article.created_at <= utcnow() - timedelta(days=site.auto_close_days)
 
 
-def _check_parent(parent_id: int | None, article: Article, shadow: bool) -> Comment | None:
+@dataclass(frozen=True)
+class _Context:
+    """What a submission needs from the database, loaded in one query."""
+
+    site: Site
+    article: Article | None
+    parent: Comment | None
+    hard_ban_id: int | None
+    shadow_banned: bool
+
+
+@functools.cache
+def _context_query(with_article: bool, with_parent: bool) -> Select:
+    """Return the query of _load_context, built once per shape (building costs more than
+    running it)."""
+    query = select(Site).where(Site.key == bindparam("site_key"))
+    if with_article:
+        query = query.add_columns(Article).outerjoin(
+            Article,
+            and_(Article.site_id == Site.id, Article.external_id == bindparam("article_id")),
+        )
+    else:
+        query = query.add_columns(null())
+    if with_parent:
+        query = query.add_columns(Comment).outerjoin(Comment, Comment.id == bindparam("parent_id"))
+    else:
+        query = query.add_columns(null())
+    return query.add_columns(*submission_ban_columns(Site.id))
+
+
+def _load_context(
+    site_key: str, article_id: str, parent_id: int | None, identity: Identity
+) -> _Context:
+    """Load the site, the article (None when new), the parent comment and the ban check in one
+    query, or raise NotFoundError for an unknown site."""
+    check_site_key(site_key)
+    # An id the database can't hold (PostgreSQL refuses NUL characters) is never sent to it;
+    # submit_comment answers 422 for it.
+    with_article = is_valid_article_id(article_id)
+    query = _context_query(with_article, parent_id is not None)
+    params = {"site_key": site_key, **submission_ban_params(identity)}
+    if with_article:
+        params["article_id"] = article_id
+    if parent_id is not None:
+        params["parent_id"] = parent_id
+    row = db.session.execute(query, params).first()
+    if row is None:
+        raise NotFoundError(f"There is no site '{site_key}'.")
+    return _Context(*row)
+
+
+def _check_parent(
+    parent_id: int | None, parent: Comment | None, article: Article | None, shadow: bool
+) -> None:
+    """Raise unless the comment replied to (if any) exists, is published and on this article
+    (None: the article is new)."""
     if parent_id is None:
-        return None
-    parent = db.session.get(Comment, parent_id)
+        return
     if parent is None:
         raise NotFoundError(
             "The comment you are replying to does not exist.",
             {"parent_id": ["No such comment."]},
         )
-    if parent.article_id != article.id:
+    if article is None or parent.article_id != article.id:
         raise UnprocessableError(
             "You can only reply to a comment on the same article.",
             {"parent_id": ["That comment is on another article."]},
@@ -158,12 +226,17 @@ def _check_parent(parent_id: int | None, article: Article, shadow: bool) -> Comm
             "You can only reply to a published comment.",
             {"parent_id": ["That comment is not published."]},
         )
-    return parent
 
 
 def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -> Submitted:
-    """Store a new comment as pending, then queue it for moderation."""
-    site = find_site(site_key)
+    """Store a new comment as pending, then queue it for moderation.
+
+    One query loads everything the checks need (site, article, parent, bans); then the comment
+    and its audit row are inserted and committed, and the job is enqueued.
+    """
+    identity = identity_of(data["commenter_key"], data["author_email"], client.ip)
+    context = _load_context(site_key, article_id, data["parent_id"], identity)
+    site = context.site
     if site.is_closed:
         raise ConflictError("This site no longer takes comments.")
     check_article_id(article_id)
@@ -179,20 +252,24 @@ def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -
         raise UnprocessableError(
             "The name has no text once markup is removed.", {"author_name": ["Write a name."]}
         )
-    identity = identity_of(data["commenter_key"], data["author_email"], client.ip)
     # Before anything is written: a hard-banned submission leaves no trace.
-    shadow = check_submission(site, identity)
-    article = find_or_create_article(site, article_id, data["article_url"], data["article_title"])
-    if article_is_closed(site, article):
-        db.session.rollback()
+    shadow = enforce_bans(context.hard_ban_id, context.shadow_banned)
+    if article_is_closed(site, context.article):
         raise ConflictError("Comments on this article are closed.")
-    parent = _check_parent(data["parent_id"], article, shadow)
+    parent = context.parent
+    _check_parent(data["parent_id"], parent, context.article, shadow)
+    article = _complete_article(
+        site, context.article, article_id, data["article_url"], data["article_title"]
+    )
 
     token, token_hash = new_delete_token()
     comment = Comment(
         site_id=site.id,
         article_id=article.id,
         parent_id=parent.id if parent else None,
+        # A reply carries its thread's top-level comment; a top-level comment has none (NULL):
+        # pointing at itself would take a second statement once its id is known.
+        root_id=(parent.root_id or parent.id) if parent else None,
         status=CommentStatus.PENDING,
         author_name=author_name[:60],
         title=_optional_text(data["title"], 120),
@@ -209,17 +286,18 @@ def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -
         delete_token_hash=token_hash,
     )
     db.session.add(comment)
-    db.session.flush()
-    comment.root_id = parent.root_id if parent else comment.id
+    db.session.flush()  # the INSERT, returning the id the audit row needs
+    comment_id = comment.id
     db.session.add(
-        AuditEntry(comment_id=comment.id, actor="author", to_status=CommentStatus.PENDING.value)
+        AuditEntry(comment_id=comment_id, actor="author", to_status=CommentStatus.PENDING.value)
     )
     # Commit before enqueueing: the database is the outbox, so a Redis outage loses nothing.
     db.session.commit()
     # External scorers (Akismet) want the request's details; only they get them, in the job.
     wants_request = bool(current_app.config.get("AKISMET_API_KEY"))
-    enqueue_moderation(comment.id, request_info=asdict(client) if wants_request else None)
-    return Submitted(id=comment.id, status=comment.status.value, delete_token=token)
+    enqueue_moderation(comment_id, request_info=asdict(client) if wants_request else None)
+    # Ids and status read before the commit: reading them after would reload the row.
+    return Submitted(id=comment_id, status=CommentStatus.PENDING.value, delete_token=token)
 
 
 def get_own_comment(comment_id: int, token: str | None) -> Comment:

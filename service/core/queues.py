@@ -95,16 +95,21 @@ def enqueue_moderation(
         if replace:
             with contextlib.suppress(NoSuchJobError):
                 Job.fetch(job_id, connection=queue.connection).delete()
-        queue.enqueue(
-            MODERATE_JOB,
-            comment_id,
-            *([request_info] if request_info else []),
-            job_id=job_id,
-            job_timeout=current_app.config["JOB_TIMEOUT_SECONDS"],
-            # A job carrying request details (an IP address) is not kept once it has run.
-            result_ttl=0 if request_info else 3600,
-            failure_ttl=3600 if request_info else 7 * 24 * 3600,
-        )
+        # One round trip: RQ registers the queue and saves and pushes the job in one pipeline
+        # when given one (without, it sends the queue's registration on its own first).
+        with queue.connection.pipeline() as pipeline:
+            queue.enqueue(
+                MODERATE_JOB,
+                comment_id,
+                *([request_info] if request_info else []),
+                job_id=job_id,
+                job_timeout=current_app.config["JOB_TIMEOUT_SECONDS"],
+                # A job carrying request details (an IP address) is not kept once it has run.
+                result_ttl=0 if request_info else 3600,
+                failure_ttl=3600 if request_info else 7 * 24 * 3600,
+                pipeline=pipeline,
+            )
+            pipeline.execute()
     except RedisError as error:
         # The comment is committed as pending; the sweeper will enqueue it once Redis is back.
         log.warning("could not enqueue comment %s for moderation: %s", comment_id, error)
