@@ -30,6 +30,11 @@ run: install
 test: install
 	$(PY) -m pytest
 
+## The scale-out test at the issue's full size: 2,000 comments at 100/s (make test sends fewer).
+.PHONY: scale
+scale: install
+	TALKBACK_SCALE_COMMENTS=2000 $(PY) -m pytest -q -s tests/test_scale_out.py
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -45,6 +50,8 @@ format: install
 screenshots: install
 	TALKBACK_SCREENSHOTS=1 $(PY) -m pytest -q tests/test_demo_browser.py tests/test_console_browser.py
 
+## The benchmarks (docs/performance.md). PEER_BENCH=DIR (e.g. ../shared/peer-bench) adds Isso to
+## bench/http.py; DATABASE_URL/REDIS_URL pick the servers, as for the tests.
 bench: install
 	.venv/bin/python bench/scoring.py
 	.venv/bin/python bench/worker.py
