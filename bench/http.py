@@ -401,7 +401,9 @@ def flask(env: dict[str, str], *args: str) -> None:
         [*FLASK, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
     if result.returncode:
-        raise SystemExit(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        raise SystemExit(
+            f"flask {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
 
 
 # ------------------------------------------------------------------------------- seeding ---
@@ -586,6 +588,7 @@ def run_wrk(url: str, script: Path, connections: int, seconds: int, server: Serv
         "worker_cpu_s": [round(value, 2) for value in cpu],
         "worker_conns": sampled,
         "moderation_cpu_s": round(companion_cpu, 2),
+        "requests": figures["requests"],
         "machine_busy_cores": round(busy * (os.cpu_count() or 1), 2),
         "seconds": figures["duration_us"] / 1e6,
     }
@@ -653,19 +656,21 @@ def summarize(name: str, labels: dict, connections: int, runs: list[dict], expec
 
 def worker_figures(runs: list[dict]) -> dict:
     """How evenly the server's workers shared each run: the busiest one's share of the CPU and
-    of the connections (sampled in mid-run); the cores the server, the moderation worker and
-    the whole machine (other sessions' work included) used."""
-    cpu_shares, busiest_conns, cores = [], [], []
+    of the connections (sampled in mid-run); the server's CPU time per request; the cores the
+    server, the moderation worker and the whole machine (other sessions' work included) used."""
+    cpu_shares, busiest_conns, cores, per_request = [], [], [], []
     for run in runs:
         cpu = run["worker_cpu_s"]
         cpu_shares.append(round(100 * max(cpu) / (sum(cpu) or 1.0)))
         busiest_conns.append(max(run["worker_conns"] or [0]))
         cores.append(sum(cpu) / run["seconds"])
+        per_request.append(1000 * sum(cpu) / max(1, run["requests"]))
     workers = len(runs[0]["worker_cpu_s"])
     conns = ",".join(map(str, busiest_conns)) if any(busiest_conns) else "-"
     moderation = statistics.median(r["moderation_cpu_s"] / r["seconds"] for r in runs)
     machine = statistics.median(r["machine_busy_cores"] for r in runs)
     text = (
+        f"{statistics.median(per_request):.1f} ms cpu/req, "
         f"{statistics.median(cores):.1f} cores of {machine:.1f} busy; busiest of {workers}: "
         f"cpu {','.join(map(str, cpu_shares))} %, conns {conns}"
     )
@@ -678,6 +683,7 @@ def worker_figures(runs: list[dict]) -> dict:
         "worker_conns_runs": [r["worker_conns"] for r in runs],
         "worker_cpu_s_runs": [r["worker_cpu_s"] for r in runs],
         "server_cores": round(statistics.median(cores), 2),
+        "server_cpu_ms_per_request": round(statistics.median(per_request), 2),
         "moderation_cores": round(moderation, 2),
         "machine_busy_cores": round(machine, 2),
         "workers": text,
@@ -822,7 +828,7 @@ def print_table(rows: list[dict], with_shape: bool = False) -> None:
     head = f"{'shape':<18}" if with_shape else ""
     print(
         f"{head}{'scenario':<24}{'cache':<6}{'c':>3}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
-        f"{'bad':>5}{'x hello':>8}{'x Isso':>7}  workers (cpu share, busiest's connections)"
+        f"{'bad':>5}{'x hello':>8}{'x Isso':>7}  server (busiest worker per run)"
     )
     for row in rows:
         hello = "" if row["ratio_to_hello"] is None else f"{row['ratio_to_hello']:.3f}"
@@ -840,23 +846,28 @@ def print_shape_summary(rows: list[dict]) -> None:
     """One line per shape at c=32: req/s (x hello) of each scenario, GET 50's p99, balance."""
     found = {(row["shape"], row["scenario"], row["c"]): row for row in rows}
     names = ["hello GET", "GET 50", "GET 50, If-None-Match", "POST comment"]
-    print("\nc=32 by shape: req/s (x hello); p99 of GET 50; busiest worker's CPU share in GET 50")
     print(
-        f"{'shape':<18}{'hello':>8}{'GET 50':>16}{'304':>16}{'POST':>16}{'p99 ms':>8}  busiest cpu"
+        "\nc=32 by shape: req/s (x hello); for GET 50: p99, server CPU ms per request, "
+        "busiest worker's CPU share per run"
+    )
+    print(
+        f"{'shape':<18}{'hello':>8}{'GET 50':>16}{'304':>16}{'POST':>16}{'p99 ms':>8}"
+        f"{'cpu ms':>8}  busiest cpu"
     )
     for shape in dict.fromkeys(row["shape"] for row in rows):
         cells = []
         for name in names:
             row = found.get((shape, name, 32))
             if row is None:
-                cells.append("")
+                cells.append(" " * (8 if name == "hello GET" else 16))
             elif name == "hello GET":
                 cells.append(f"{row['rps']:>8.0f}")
             else:
                 cells.append(f"{row['rps']:>9.0f} ({row['ratio_to_hello']:.3f})")
-        get50 = found.get((shape, "GET 50", 32)) or {}
-        busiest = ",".join(map(str, get50.get("busiest_worker_cpu_pct", [])))
-        print(f"{shape:<18}{''.join(cells)}{get50.get('p99_ms', 0):>8.0f}  {busiest} %")
+        get50 = found.get((shape, "GET 50", 32))
+        p99 = f"{get50['p99_ms']:>8.0f}{get50['server_cpu_ms_per_request']:>8.1f}" if get50 else ""
+        busiest = ",".join(map(str, get50["busiest_worker_cpu_pct"])) + " %" if get50 else ""
+        print(f"{shape:<18}{''.join(cells)}{p99}  {busiest}")
 
 
 def check_targets(rows: list[dict]) -> list[dict]:
@@ -986,6 +997,11 @@ class Bench:
         )
         self.get500 = self.get50.replace(THREAD_50, THREAD_500)
         self.sizes: dict[str, int] = {}
+        self.seeding: dict = {}
+        # Results as they come: whole rows (full run), single runs (shapes, rows at the end).
+        self.rows: list[dict] = []
+        self.runs: dict[tuple[str, str, int], list[dict]] = {}
+        self.expected: dict[str, tuple[int, str]] = {}
 
     def api(self, shape: Shape, cache: str) -> Server:
         """(Re)start the API in `shape`, its read cache warm (default setting) or off."""
@@ -1049,7 +1065,7 @@ class Bench:
             "POST comment", f"{api.base}/", self.post, 202, self.args, api, cache="", **labels
         )
 
-    def full(self) -> tuple[list[dict], dict]:
+    def full(self) -> None:
         """Seed both threads; hello, reads warm and off, Isso, POST, in the production shape."""
         shape = Shape()
         self.processes.start("worker", [*FLASK, "worker"])
@@ -1057,24 +1073,23 @@ class Bench:
         api = self.api(shape, "off")
         hello = self.hello(shape)
         self.sizes = {THREAD_50: 50, THREAD_500: 500}
-        seeding = seed_threads(api.base, self.sizes, self.args.seed)
+        self.seeding = seed_threads(api.base, self.sizes, self.args.seed)
         reads = ["GET 50", "GET 50, If-None-Match", "GET 500, first page"]
-        rows = measure(
+        self.rows += measure(
             "hello GET", f"{hello.base}/hello", self.plain, 200, self.args, hello, cache=""
         )
-        rows += self.reads(api, "off", reads)
+        self.rows += self.reads(api, "off", reads)
         api = self.api(shape, "warm")
-        rows += self.reads(api, "warm", reads)
+        self.rows += self.reads(api, "warm", reads)
         if self.args.isso:
             # Before Talkback's POSTs, whose moderation backlog would load the machine.
             peer = Path(self.args.isso).resolve()
-            rows += isso_rows(peer, self.args) if peer.is_dir() else []
+            self.rows += isso_rows(peer, self.args) if peer.is_dir() else []
             if not peer.is_dir():
                 log(f"--isso: {peer} not found; Isso skipped")
-        rows += self.posts(api)
-        return rows, seeding
+        self.rows += self.posts(api)
 
-    def shapes(self, shapes: list[Shape]) -> tuple[list[dict], dict]:
+    def shapes(self, shapes: list[Shape]) -> None:
         """Seed the 50-comment thread, then hello, GET 50, 304 and POST in every shape.
 
         The shapes take turns, one run each per round (servers restarted every time), so a
@@ -1083,9 +1098,8 @@ class Bench:
         self.processes.start("worker", [*FLASK, "worker"])
         api = self.api(Shape(), "off")
         self.sizes = {THREAD_50: 50}
-        seeding = seed_threads(api.base, self.sizes, self.args.seed)
-        runs: dict[tuple[str, str, int], list[dict]] = {}
-        expected: dict[str, tuple[int, str]] = {}
+        self.seeding = seed_threads(api.base, self.sizes, self.args.seed)
+        runs, expected = self.runs, self.expected
         rounds = self.args.repeats
         for round_number in range(1, rounds + 1):
             for number, shape in enumerate(shapes, 1):
@@ -1120,15 +1134,20 @@ class Bench:
                             f"conns {run['worker_conns']}"
                         )
                 drop_moderation_backlog(self.env["REDIS_URL"])
-        rows = []
-        for (label, name, connections), shape_runs in runs.items():
-            expect, cache = expected[name]
+
+    def results(self) -> list[dict]:
+        """The rows measured so far (in shapes mode, from the rounds run so far)."""
+        rows = list(self.rows)
+        for (label, name, connections), shape_runs in self.runs.items():
+            expect, cache = self.expected[name]
             labels = {"cache": cache, "shape": label}
             rows.append(summarize(name, labels, connections, shape_runs, expect))
-        return rows, seeding
+        return rows
 
 
 def _interrupt(*_) -> None:
+    # Once: a second SIGTERM must not cut the clean-up short (the servers would be left).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -1172,14 +1191,23 @@ def main() -> None:
         directory = Path(scratch)
         with talkback_env(directory) as env:
             processes = Processes(directory, env)
+            bench, interrupted = None, False
             try:
                 prepare_site(env)
                 bench = Bench(args, env, processes, directory)
-                rows, seeding = bench.shapes(shapes) if shapes else bench.full()
+                if shapes:
+                    bench.shapes(shapes)
+                else:
+                    bench.full()
+            except KeyboardInterrupt:
+                if bench is None or not (bench.rows or bench.runs):
+                    raise
+                interrupted = True
+                log("interrupted: stopping everything; the results so far follow")
             finally:
                 processes.stop()
             database = env["DATABASE_URL"].split(":", 1)[0]
-    rows = ordered(rows)
+    rows = ordered(bench.results())
     add_ratios(rows)
     print_table(rows, with_shape=bool(shapes))
     if shapes:
@@ -1192,7 +1220,8 @@ def main() -> None:
         "duration_s": args.duration,
         "repeats": args.repeats,
         "seed": args.seed,
-        "seeding": seeding,
+        "seeding": bench.seeding,
+        "interrupted": interrupted,
         "seconds": round(time.monotonic() - started),
         "rows": rows,
         "targets": targets,

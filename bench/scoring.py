@@ -13,7 +13,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, this folder comes first on sys.path and its http.py would shadow the standard
+# library's `http` (werkzeug and urllib import it): the repository root takes its place.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
 JIGSAW = Path("toxicity") / "jigsaw_toxic_natural_4000.csv"
 

@@ -6,10 +6,11 @@ the last hour: MinHash estimate of the Jaccard similarity of their 3-word shingl
 (125 of the 550 the bench used to post). Each comment here is 3 or 4 sentences from different
 frames whose slots are filled from word lists, and a text is drawn again while it is within
 DISTINCT of one already drawn. The semantic model misreads a few harmless phrasings (a question
-followed by "Keep up the good work.", "photos", "the woman next door", "X says Y"); those are
-gone. Check both: `python bench/seed_text.py [--count N] [--seed S] [--score]` prints the most
-similar pair and, with --score, the highest toxicity and spam the worker's scorer gives
-(15,000 comments over five seeds: at most 0.41 and 0.08; a comment is held at 0.5).
+followed by "Keep up the good work.", "photos", "the woman next door", "X says Y", "Greetings
+from ..."); those are gone. Check both: `python bench/seed_text.py [--count N] [--seed S]
+[--score]` prints the most similar pair and, with --score, the highest toxicity and spam the
+worker's scorer gives (15,000 comments over five seeds: toxicity at most 0.14, spam at most 0.28;
+a comment is held at 0.5).
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, this folder comes first on sys.path and its http.py would shadow the standard
+# library's `http` (werkzeug and urllib import it): the repository root takes its place.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
-from workers.scoring import similarity
-from workers.scoring.normalize import normalize
+from workers.scoring import similarity  # noqa: E402
+from workers.scoring.normalize import normalize  # noqa: E402
 
 PEOPLE = [
     "My neighbour",

@@ -22,7 +22,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, this folder comes first on sys.path and its http.py would shadow the standard
+# library's `http` (werkzeug and urllib import it): the repository root takes its place.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
 # Realistic comments: mostly ordinary, some heated, some toxic, some spam (about a newsroom's mix).
 COMMENTS = [
