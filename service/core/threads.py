@@ -187,23 +187,20 @@ def _seconds_until_closing(site_row) -> int | None:
     return max(1, int((closes_at - utcnow()).total_seconds()))
 
 
-def get_thread(
+def _load_thread(
     site_key: str,
     article_id: str,
     sort: str,
     limit: int,
-    cursor: str | None,
-    *,
-    count: int | None = None,
+    position: tuple[datetime, int] | None,
+    count: int | None,
 ) -> tuple[dict, int | None]:
     """Return a page of an article's visible top-level comments with all their visible replies,
     and how many seconds it may be kept (None: no limit of its own).
 
-    `count`, when the caller has it cached, saves counting the article's comments again.
+    The caller has checked the site key, article id and cursor; `count`, when cached, saves
+    counting the article's comments again.
     """
-    check_site_key(site_key)
-    check_article_id(article_id)
-    position = decode_cursor(cursor) if cursor else None
     head = db.session.execute(
         _head_statement(count is None), {"site": site_key, "article": article_id}
     ).first()
@@ -286,14 +283,14 @@ def thread_page(
     else from the database (and then kept for the next reader)."""
     check_site_key(site_key)
     check_article_id(article_id)
-    if cursor:
-        decode_cursor(cursor)  # a bad cursor is a 422 whether or not a page is cached
+    # A bad cursor is a 422 whether or not a page is cached.
+    position = decode_cursor(cursor) if cursor else None
     variant = page_variant(site_key, article_id, sort, limit, cursor)
     lookup = readcache.lookup_page(site_key, article_id, variant)
     if lookup is not None and lookup.page is not None:
         return unpack(lookup.page)
-    page, keep_seconds = get_thread(
-        site_key, article_id, sort, limit, cursor, count=lookup.count if lookup else None
+    page, keep_seconds = _load_thread(
+        site_key, article_id, sort, limit, position, lookup.count if lookup else None
     )
     rendered = _render(page)
     if lookup is not None:
