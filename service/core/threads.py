@@ -31,6 +31,9 @@ from service.extensions import db
 from service.models import Article, Comment, CommentStatus, Site, utcnow
 
 VISIBLE = (CommentStatus.APPROVED, CommentStatus.DELETED)
+# Replies nest this deep at most (a top-level comment is depth 0); deeper replies are shown
+# flat at this depth (see _build_tree). The widget folds replies away from its third level.
+MAX_REPLY_DEPTH = 10
 
 
 def encode_cursor(created_at: datetime, comment_id: int) -> str:
@@ -155,14 +158,15 @@ def _iso(moment: datetime) -> str:
     return moment.replace(tzinfo=UTC).isoformat()
 
 
-def _node(row, children: dict[int, list]) -> dict | None:
-    """Build a comment with its visible replies; None if nothing of it is visible."""
-    replies = [
-        node for child in children.get(row.id, []) if (node := _node(child, children)) is not None
-    ]
+def _entry(row, replies: list[dict], answered: bool) -> dict | None:
+    """A comment with the visible replies shown under it; None if nothing of it is visible.
+
+    `answered` tells whether any visible comment replies to it (shown under it or, deep in a
+    chain, beside it).
+    """
     if row.status == CommentStatus.DELETED:
         # A tombstone stays only while it holds up visible replies, and shows nothing of its own.
-        if not replies:
+        if not answered:
             return None
         author_name = title = body_html = None
     else:
@@ -177,6 +181,36 @@ def _node(row, children: dict[int, list]) -> dict | None:
         "deleted": row.status == CommentStatus.DELETED,
         "replies": replies,
     }
+
+
+def _build_tree(roots: list, children: dict[int, list]) -> list[dict]:
+    """Build the visible comments under `roots`, without recursion, at most MAX_REPLY_DEPTH deep.
+
+    A reply deeper than that is shown among the replies of its ancestor at depth
+    MAX_REPLY_DEPTH - 1, in time order, keeping its own parent_id: a long back-and-forth reads as
+    one flat conversation, and no chain can make the page (or its JSON) arbitrarily deep.
+    """
+    shown_under: dict[int, list] = {}
+    order = []  # rows, parents before their replies
+    stack = [(root, 0, None) for root in reversed(roots)]
+    while stack:
+        row, depth, shown_parent = stack.pop()
+        order.append(row)
+        if shown_parent is not None:
+            shown_under.setdefault(shown_parent, []).append(row)
+        # Replies of a comment at the deepest level are shown beside it, under its own parent.
+        parent_for_replies = row.id if depth < MAX_REPLY_DEPTH else shown_parent
+        stack.extend((child, depth + 1, parent_for_replies) for child in children.get(row.id, []))
+    built: dict[int, dict | None] = {}
+    for row in reversed(order):  # replies before their parents
+        replies = sorted(
+            shown_under.get(row.id, []), key=lambda reply: (reply.created_at, reply.id)
+        )
+        answered = any(built[child.id] is not None for child in children.get(row.id, []))
+        built[row.id] = _entry(
+            row, [node for reply in replies if (node := built[reply.id]) is not None], answered
+        )
+    return [node for root in roots if (node := built[root.id]) is not None]
 
 
 def _seconds_until_closing(site_row) -> int | None:
@@ -248,7 +282,7 @@ def _load_thread(
         # The extra root only says another page follows; its replies are simply never reached.
         roots = roots[:limit]
         page["next_cursor"] = encode_cursor(roots[-1].created_at, roots[-1].id)
-    page["comments"] = [node for root in roots if (node := _node(root, children)) is not None]
+    page["comments"] = _build_tree(roots, children)
     return page, _seconds_until_closing(head)
 
 
