@@ -21,7 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .console import auth as console_auth
     from .console import queue as console_queue
     from .extensions import db, migrate
-    from .web import auth, cors, fastread, metrics, ratelimit
+    from .web import auth, cors, fastread, inputs, metrics, outages, ratelimit
     from .widget import assets as widget_assets
     from .widget import demo
 
@@ -42,8 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     metrics.init_app(app)
     auth.init_app(app)
+    inputs.init_app(app)
     ratelimit.init_app(app)
     api = TalkbackApi(app)
+    outages.init_app(app)
     api.register_blueprint(public.bp)
     moderation.register(api)
     api.register_blueprint(admin_sites.bp)

@@ -118,9 +118,22 @@ def test_every_documented_4xx_response_has_the_error_shape(openapi):
             if not status.startswith("4"):
                 continue
             schema = resolve(openapi, response).get("content", {}).get("application/json", {})
-            if resolve(openapi, schema.get("schema", {})) is not error:
+            schema = resolve(openapi, schema.get("schema", {}))
+            # The error shape itself, or (a stale decision's 409) the same `error` and more.
+            if (
+                schema is not error
+                and schema.get("properties", {}).get("error") != (error["properties"]["error"])
+            ):
                 undocumented.append(f"{method.upper()} {path} {status}")
     assert undocumented == []
+
+
+def test_the_stale_decision_409_documents_its_current_state(openapi):
+    operation = openapi["paths"]["/api/v1/moderation/comments/{comment_id}/decision"]["post"]
+    response = resolve(openapi, operation["responses"]["409"])
+    schema = resolve(openapi, response["content"]["application/json"]["schema"])
+    assert set(schema["properties"]) == {"error", "current"}
+    assert set(schema["required"]) == {"current"}
 
 
 def test_submit_request_body_requires_name_and_body_and_forbids_unknown_fields(openapi):

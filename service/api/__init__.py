@@ -46,13 +46,16 @@ def _as_strings(errors) -> list[str]:
 
 
 class TalkbackParser(FlaskParser):
-    """webargs' parser, answering 400 (not 500) to JSON nested deeper than Python can parse."""
+    """webargs' parser, answering 400 (not 500) to JSON Python refuses to parse: nested too
+    deeply, or with an integer longer than Python converts (4,300 digits)."""
 
     def _raw_load_json(self, req):
         try:
             return super()._raw_load_json(req)
         except RecursionError:
             abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+        except ValueError:  # JSONDecodeError is handled by webargs; this is the digit limit
+            abort(400, messages={"json": ["The JSON body holds a number too long to read."]})
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -80,7 +80,7 @@ class Decision(MethodView):
     @bp.response(200, schemas.DecisionResultSchema)
     @bp.alt_response(
         409,
-        schema=ErrorSchema,
+        schema=schemas.StaleDecisionSchema,
         description="The comment is no longer in expected_status (or was deleted). Beside "
         '`error`, the body has `current`: {"status": ..., "decided_by": "moderator:<name>"}.',
     )

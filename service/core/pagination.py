@@ -38,7 +38,8 @@ def encode_cursor(values: Sequence) -> str:
 def _check(value, kind):
     """Return one decoded value checked against its kind, or raise ValueError / TypeError."""
     if kind is ID:
-        if not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        # JSON's true is a Python int too; a row id never is a bool.
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
             raise ValueError("cursor id out of range")
         return value
     if kind is datetime:

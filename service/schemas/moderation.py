@@ -7,6 +7,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 from service.core.moderation import ACTIONS, QUEUES, SORTS
 from service.models import MAX_ID
 from service.schemas.comments import COMMENTER_KEY
+from service.schemas.errors import ErrorSchema
 from service.schemas.fields import TrimmedString, UTCDateTime
 
 STATUSES = ["pending", "held", "approved", "rejected", "deleted"]
@@ -234,6 +235,12 @@ class BulkErrorSchema(Schema):
     code = fields.String()
     message = fields.String()
     current = fields.Nested(CurrentStateSchema)
+
+
+class StaleDecisionSchema(ErrorSchema):
+    """The 409 of a decision on a comment that moved on: the error and where the comment is now."""
+
+    current = fields.Nested(CurrentStateSchema, required=True)
 
 
 class BulkResultSchema(Schema):
