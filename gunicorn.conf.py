@@ -20,6 +20,11 @@ per deployment: GUNICORN_BIND, GUNICORN_WORKERS, GUNICORN_THREADS.
 
 import os
 
+from service.web import server_errors
+
+# Requests gunicorn refuses itself (400, 414, 431, ...) answer in the API's JSON error shape.
+server_errors.install()
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # One process per core: the API is CPU-bound Python (the GIL), and the database and Redis
 # round trips it waits on are short.
