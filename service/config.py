@@ -118,7 +118,7 @@ class Config:
 
     # Rate limits (Flask-Limiter syntax, ";" between several) per site and per IP address and,
     # separately, per commenter key; a site's own settings override these. Counted in Redis so
-    # every API process shares them; when Redis is down requests are allowed (and logged).
+    # every API process shares them; while Redis is down each process counts them on its own.
     RATE_LIMIT_SUBMIT = os.environ.get("TALKBACK_RATE_LIMIT_SUBMIT", "5/minute;30/hour")
     RATE_LIMIT_REPORT = os.environ.get("TALKBACK_RATE_LIMIT_REPORT", "10/minute;60/hour")
     RATE_LIMIT_DELETE = os.environ.get("TALKBACK_RATE_LIMIT_DELETE", "10/minute;60/hour")

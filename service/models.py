@@ -210,9 +210,17 @@ class Report(db.Model):
 
     __tablename__ = "reports"
     __table_args__ = (
-        # One report per reader and comment; anonymous reports (no key) are not deduplicated,
-        # since NULLs never collide in a unique constraint.
+        # One report per reader and comment: per commenter key, and without one per address
+        # hash (NULLs never collide in the first constraint, hence the partial index).
         UniqueConstraint("comment_id", "reporter_key"),
+        Index(
+            "uq_reports_comment_anonymous_ip",
+            "comment_id",
+            "ip_hash",
+            unique=True,
+            postgresql_where=text("reporter_key IS NULL"),
+            sqlite_where=text("reporter_key IS NULL"),
+        ),
         # The reported queue: a site's reports by time.
         Index("ix_reports_site_created", "site_id", "created_at"),
     )

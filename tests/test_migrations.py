@@ -41,3 +41,43 @@ def test_downgrade_to_base_and_upgrade_again(app_factory, tmp_path):
             upgrade()
             assert "comments" in sa.inspect(db.engine).get_table_names()
             db.engine.dispose()
+
+
+def test_duplicate_anonymous_reports_are_folded_into_the_first(app_factory, tmp_path):
+    from service.models import Report, ReportReason
+
+    from .helpers import make_comment, make_site
+
+    with temporary_database(tmp_path) as url:
+        fresh = app_factory(SQLALCHEMY_DATABASE_URI=url)
+        with fresh.app_context():
+            upgrade(revision="ea79f012cc25")  # before reports were one per address
+            comment = make_comment(make_site("demo"), "approved")
+            rows = [(None, "a" * 64)] * 3 + [(None, "b" * 64)] * 2 + [("key-one-1", "a" * 64)]
+            for key, ip_hash in rows:
+                db.session.add(
+                    Report(
+                        comment_id=comment.id,
+                        site_id=comment.site_id,
+                        reason=ReportReason.SPAM,
+                        reporter_key=key,
+                        ip_hash=ip_hash,
+                    )
+                )
+            db.session.commit()
+            first = db.session.scalar(sa.select(sa.func.min(Report.id)))
+            db.session.remove()
+
+            upgrade()
+
+            kept = db.session.execute(
+                sa.select(Report.id, Report.reporter_key, Report.ip_hash).order_by(Report.id)
+            ).all()
+            assert [(key, ip_hash) for _, key, ip_hash in kept] == [
+                (None, "a" * 64),
+                (None, "b" * 64),
+                ("key-one-1", "a" * 64),
+            ]
+            assert kept[0].id == first
+            db.session.remove()
+            db.engine.dispose()

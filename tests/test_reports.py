@@ -1,6 +1,7 @@
 """Readers' reports of published comments, and the moderators' reported queue."""
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from service.core.hashing import hash_ip
 from service.extensions import db
@@ -26,8 +27,13 @@ def published(client, article: str = "a1", **fields) -> int:
     return comment_id
 
 
-def report(client, comment_id, **payload):
-    return client.post(f"/api/v1/comments/{comment_id}/reports", json=payload)
+def report(client, comment_id, ip: str = "127.0.0.1", **payload):
+    """Report a comment from an address (each anonymous reader is told apart by its address)."""
+    return client.post(
+        f"/api/v1/comments/{comment_id}/reports",
+        json=payload,
+        environ_base={"REMOTE_ADDR": ip},
+    )
 
 
 def reports_of(comment_id: int) -> list[Report]:
@@ -93,14 +99,45 @@ def test_reports_by_different_readers_all_count(client, site):
     comment_id = published(client)
     report(client, comment_id, reason="spam", commenter_key=KEY_A)
     report(client, comment_id, reason="spam", commenter_key=KEY_B)
-    # Without a key there is nothing to tell readers apart by: each report is kept.
-    report(client, comment_id, reason="off_topic")
-    report(client, comment_id, reason="off_topic")
+    # Without a key, readers are told apart by their address (its keyed hash).
+    report(client, comment_id, reason="off_topic", ip="203.0.113.7")
+    report(client, comment_id, reason="off_topic", ip="198.51.100.9")
     assert len(reports_of(comment_id)) == 4
     # The same key may report another comment.
     other_id = published(client, body="A second, different comment.")
     assert report(client, other_id, reason="spam", commenter_key=KEY_A).status_code == 202
     assert len(reports_of(other_id)) == 1
+
+
+def test_an_anonymous_reader_reporting_again_from_the_same_address_is_kept_once(client, site):
+    comment_id = published(client)
+    for _ in range(20):
+        assert report(client, comment_id, reason="spam", ip="203.0.113.7").status_code == 202
+    assert report(client, comment_id, reason="abusive", ip="203.0.113.7").status_code == 202
+
+    assert [r.reason.value for r in reports_of(comment_id)] == ["spam"]
+    # A key of its own makes it another reader's report, as before.
+    report(client, comment_id, reason="abusive", ip="203.0.113.7", commenter_key=KEY_A)
+    assert len(reports_of(comment_id)) == 2
+
+
+def test_the_database_keeps_anonymous_reports_one_per_address(client, site):
+    comment_id = published(client)
+    report(client, comment_id, reason="spam", ip="203.0.113.7")
+    twin = reports_of(comment_id)[0]
+
+    # What two racing requests would insert: the partial unique index refuses the second.
+    db.session.add(
+        Report(
+            comment_id=comment_id,
+            site_id=twin.site_id,
+            reason=twin.reason,
+            ip_hash=twin.ip_hash,
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
 
 
 def test_a_report_racing_its_twin_is_still_accepted_once(client, site, monkeypatch):
@@ -195,7 +232,10 @@ def test_unknown_reason_lists_the_reasons(client, site):
 def test_a_note_of_500_characters_and_other_with_a_note_are_fine(client, site):
     comment_id = published(client)
     assert report(client, comment_id, reason="spam", note="x" * 500).status_code == 202
-    assert report(client, comment_id, reason="other", note="Wrong facts").status_code == 202
+    assert (
+        report(client, comment_id, reason="other", note="Wrong facts", ip="203.0.113.7").status_code
+        == 202
+    )
     assert [r.note for r in reports_of(comment_id)] == ["x" * 500, "Wrong facts"]
 
 
@@ -278,7 +318,7 @@ def test_a_new_report_moves_a_comment_to_the_top(client, site, moderator):
     report(client, first, reason="spam")
     report(client, second, reason="spam")
     assert [c["id"] for c in moderator().json["comments"]] == [second, first]
-    report(client, first, reason="abusive")
+    report(client, first, reason="abusive", ip="203.0.113.7")
     assert [c["id"] for c in moderator().json["comments"]] == [first, second]
 
 
@@ -370,7 +410,7 @@ def test_openapi_documents_reports_and_the_queue(client):
 def test_cli_prints_the_reported_queue(app, client, site):
     comment_id = published(client, body="A comment <i>people</i> reported.")
     report(client, comment_id, reason="abusive", note="Rude to another reader")
-    report(client, comment_id, reason="spam")
+    report(client, comment_id, reason="spam", ip="203.0.113.7")
     runner = app.test_cli_runner()
     result = runner.invoke(args=["moderation", "reports", "--site", "demo"])
     assert result.exit_code == 0, result.output

@@ -57,12 +57,18 @@ class Bans(MethodView):
     @bp.doc(security=SECURITY)
     @bp.arguments(schemas.BanCreateSchema)
     @bp.response(201, schemas.BanSchema)
+    @bp.alt_response(
+        200,
+        schema=schemas.BanSchema,
+        description="An identical ban (same scope, target, kind and end) is already in force; "
+        "it is returned unchanged (with reject_existing, its comments are rejected again).",
+    )
     @_errors(401, 403, 404, 422)
     def post(self, data):
         """Ban a commenter key, email, IP address, network or email domain on a site or all."""
         site_ids = auth.current_site_ids()
         site_key = bans.resolve_scope(data["site"], data["all"], data["comment_id"], site_ids)
-        ban = bans.add_ban(
+        ban, created = bans.add_ban(
             actor=auth.current_actor(),
             site_ids=site_ids,
             site_key=site_key,
@@ -75,7 +81,7 @@ class Bans(MethodView):
             public_reason=data["public_reason"],
             reject_existing=data["reject_existing"],
         )
-        return bans.ban_dict(ban)
+        return bans.ban_dict(ban), 201 if created else 200
 
 
 @bp.route("/bans/<int:ban_id>")

@@ -93,7 +93,7 @@ def add_ban(
         raise click.UsageError(f"--shadow and --kind {kind} contradict each other; give one.")
     ((target, value),) = given.items()
     with service_errors(fields="inline"):
-        ban = bans.add_ban(
+        ban, created = bans.add_ban(
             actor=CLI_ACTOR,
             site_ids=None,
             site_key=site,
@@ -106,6 +106,8 @@ def add_ban(
             reject_existing=reject_existing,
         )
     until_text = f"until {_when(ban.expires_at)}" if ban.expires_at else "permanent"
+    if not created:
+        click.echo("An identical ban is already in force; nothing added.")
     click.echo(
         f"Ban #{ban.id}: {ban.kind.value} ban of {ban.target_type.value} {ban.target_label} "
         f"on {_scope(ban)}, {until_text}."

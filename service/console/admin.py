@@ -365,7 +365,7 @@ def ban_add():
     if not form.validate():
         return _bans_page(422, form=form.typed(), errors=form.field_errors())
     try:
-        ban = bans.add_ban(
+        ban, created = bans.add_ban(
             actor=auth.current_actor(),
             site_ids=user.site_ids(),
             site_key=form.site_key(),
@@ -385,7 +385,11 @@ def ban_add():
         if not errors:
             errors[""] = [error.message]
         return _bans_page(422, form=form.typed(), errors=errors)
-    message = f"Ban #{ban.id} added: {ban.target_label}."
+    message = (
+        f"Ban #{ban.id} added: {ban.target_label}."
+        if created
+        else f"Ban #{ban.id} is already in force: {ban.target_label}. Nothing was added."
+    )
     if form.reject_existing.data:
         message += f" {ban.rejected_count} existing comment(s) rejected."
     flash(message, "notice")

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, true, tuple_
@@ -404,6 +405,13 @@ def _target_type(target: str) -> BanTarget:
 
 
 @rolls_back
+class AddedBan(NamedTuple):
+    """The ban asked for, and whether it is new (False: an identical one was in force)."""
+
+    ban: Ban
+    created: bool
+
+
 def add_ban(
     *,
     actor: str,
@@ -417,11 +425,12 @@ def add_ban(
     reason: str,
     public_reason: str | None = None,
     reject_existing: bool = False,
-) -> Ban:
+) -> AddedBan:
     """Ban a commenter on one site (or all, for operators), optionally rejecting their comments.
 
     The target is a typed value, or a comment's stored data (the one-click ban of a moderation
-    card). The ban, any rejections and the operators' log entry are committed together.
+    card). The ban, any rejections and the operators' log entry are committed together. An
+    identical ban already in force (same scope, target, kind and end) is returned instead.
     """
     target_type = _target_type(target)
     try:
@@ -449,6 +458,15 @@ def add_ban(
     else:
         found = _target_from_value(target_type, value)
     site = _ban_site(site_key, site_ids)
+    expires_at = naive_utc(until) if until is not None else None
+    existing = _identical_active_ban(
+        site.id if site else None, target_type, found.value, ban_kind, expires_at
+    )
+    if existing is not None:
+        # Adding the same ban twice (a double click, a retried request) changes nothing.
+        if reject_existing:
+            _reject_again(existing, actor)
+        return AddedBan(existing, created=False)
 
     ban = Ban(
         site_id=site.id if site else None,
@@ -458,7 +476,7 @@ def add_ban(
         kind=ban_kind,
         reason=reason.strip(),
         public_reason=(public_reason or "").strip() or None,
-        expires_at=naive_utc(until) if until is not None else None,
+        expires_at=expires_at,
         created_by=actor,
         created_at=utcnow(),
         rejected_count=0,
@@ -489,7 +507,44 @@ def add_ban(
     except Exception:
         db.session.rollback()
         raise
-    return ban
+    return AddedBan(ban, created=True)
+
+
+def _identical_active_ban(
+    site_id: int | None,
+    target_type: BanTarget,
+    value: str,
+    kind: BanKind,
+    expires_at: datetime | None,
+) -> Ban | None:
+    """The ban in force with the same scope, target, kind and end, if there is one."""
+    return db.session.scalar(
+        select(Ban)
+        .where(
+            Ban.site_id.is_(None) if site_id is None else Ban.site_id == site_id,
+            Ban.target_type == target_type,
+            Ban.target_value == value,
+            Ban.kind == kind,
+            Ban.expires_at.is_(None) if expires_at is None else Ban.expires_at == expires_at,
+            _active_clause(utcnow()),
+        )
+        .order_by(Ban.id)
+        .limit(1)
+    )
+
+
+def _reject_again(ban: Ban, actor: str) -> None:
+    """Reject the comments an existing ban covers (asked for again with reject_existing)."""
+    try:
+        rejected = _reject_existing(ban, actor)
+        ban.rejected_count += rejected
+        operator_log.record_action(
+            actor, "ban.reject_existing", f"ban {ban.id}", {"rejected_count": rejected}
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def _reject_existing(ban: Ban, actor: str) -> int:

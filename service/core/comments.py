@@ -27,7 +27,7 @@ from service.core.decisions import record_decision as record_decision
 from service.core.decisions import record_decisions as record_decisions
 from service.core.hashing import new_delete_token, text_fingerprint, token_matches
 from service.core.queues import enqueue_moderation
-from service.core.sanitize import plain_text, sanitize_body
+from service.core.sanitize import has_visible_text, plain_text, sanitize_body
 from service.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from service.extensions import db
 from service.models import MAX_ID, Article, AuditEntry, Comment, CommentStatus, Site, utcnow
@@ -124,7 +124,8 @@ def _optional_text(value: str | None, max_length: int) -> str | None:
     """Return a short field as plain text, or None when nothing readable is left."""
     if not value:
         return None
-    return plain_text(value)[:max_length] or None
+    text = plain_text(value)[:max_length]
+    return text if has_visible_text(text) else None
 
 
 def check_comment_length(site: Site, text: str) -> None:
@@ -241,14 +242,14 @@ def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -
         raise ConflictError("This site no longer takes comments.")
     check_article_id(article_id)
     body = sanitize_body(data["body"])
-    if not body.text:
+    if not has_visible_text(body.text):
         raise UnprocessableError(
             "The comment has no text once markup is removed.",
             {"body": ["Write some text; markup alone is not a comment."]},
         )
     check_comment_length(site, body.text)
     author_name = plain_text(data["author_name"])
-    if not author_name:
+    if not has_visible_text(author_name):
         raise UnprocessableError(
             "The name has no text once markup is removed.", {"author_name": ["Write a name."]}
         )

@@ -7,6 +7,7 @@ newlines turned into paragraphs) and `plain_text` for short fields such as a nam
 
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from functools import partial
 from html import unescape
@@ -71,6 +72,18 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 # A str decoded from JSON may hold lone surrogates ("\ud800"), which cannot be encoded as UTF-8.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
+# Format characters (Unicode category Cf: zero-width spaces, word joiners, bidi embeddings,
+# overrides and isolates, soft hyphens) are invisible. In a name or a title, where the text sits
+# inline beside the page's own, an override (U+202E) can reverse what follows it and a zero-width
+# space can clone a colleague's name: they are removed, except the joiners some scripts and emoji
+# need (ZWNJ, ZWJ), the directional marks that cannot reorder anything (LRM, RLM, ALM) and the
+# tag characters of subdivision flags.
+_KEPT_FORMAT = frozenset("\u200c\u200d\u200e\u200f\u061c") | frozenset(
+    chr(code) for code in range(0xE0020, 0xE0080)
+)
+# Letters and symbols that draw nothing, favourites for "blank" names.
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
 _HTML_SPACE = " \t\n\r\f"
 _BLANK_LINE_RE = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*")
 _NEWLINE_RE = re.compile(r"[ \t]*\n[ \t]*")
@@ -92,10 +105,25 @@ def sanitize_body(raw: str) -> SanitizedBody:
 
 
 def plain_text(raw: str) -> str:
-    """Strip all markup from a short field (e.g. a name or title) and return plain text."""
+    """Strip all markup and invisible format characters from a short field (a name or a
+    title) and return plain text."""
     escaped = _cleaners.plain.clean(_precleaned(raw))
     # The result is text, not HTML: templates must escape it like any other string.
-    return " ".join(unescape(escaped).split())
+    text = "".join(
+        char
+        for char in unescape(escaped)
+        if char in _KEPT_FORMAT or unicodedata.category(char) != "Cf"
+    )
+    return " ".join(text.split())
+
+
+def has_visible_text(text: str) -> bool:
+    """Tell whether text holds something a reader can see: a letter, digit, punctuation or
+    symbol, not only spaces, zero-width and other format characters, marks or blank-looking
+    fillers."""
+    return any(
+        unicodedata.category(char)[0] in "LNPS" and char not in _BLANK_LOOKING for char in text
+    )
 
 
 def _precleaned(raw: str) -> str:

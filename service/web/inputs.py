@@ -1,4 +1,5 @@
-"""Input no field may carry: the NUL character, refused for every request before any view runs.
+"""Input no field may carry: the NUL character, refused for every request before any view runs
+(422 naming the field; 404 in the path, where no address holds one).
 
 PostgreSQL cannot store NUL in text (psycopg raises DataError: a 500), SQLite stores it and every
 later reader trips over it, and no person types one. Refusing it once here, for the path, query,
@@ -40,8 +41,6 @@ def _nul_in_json(data) -> str | None:
 
 def _field_with_nul() -> str | None:
     """Return the name of the first part of the request that holds NUL, if any."""
-    if NUL in request.path:
-        return "path"
     for name, value in request.args.items(multi=True):
         if NUL in name or NUL in value:
             return name
@@ -59,6 +58,9 @@ def _field_with_nul() -> str | None:
 
 
 def _reject_nul():
+    if NUL in request.path:
+        # No address holds NUL: there is nothing there, as for any other unknown key.
+        return error_response(404, "not_found", "There is nothing at this address.")
     field = _field_with_nul()
     if field is not None:
         return error_response(

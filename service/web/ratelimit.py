@@ -17,6 +17,7 @@ from flask import Flask, Response, current_app, has_app_context, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from limits import parse_many
 from limits.errors import StorageError
+from limits.storage import MemoryStorage
 
 from service.core.hashing import hash_ip
 from service.schemas.comments import COMMENTER_KEY
@@ -39,23 +40,48 @@ MESSAGES = {
     "other": "Too many requests. Please wait {seconds} seconds and try again.",
 }
 EXTENSION = "talkback_ratelimit"
+LOCAL_EXTENSION = "talkback_ratelimit_local"
+# After Redis fails, limits are counted in the process for this long before Redis is tried
+# again: a dead Redis costs one timeout per process every few seconds, not one per request.
+LOCAL_SECONDS = 5.0
 SITE_CACHE = "talkback.ratelimit_site"
 NO_SITE = "none"
 
 
+class _LocalCounting:
+    """The same limits counted in this process's memory, while the shared Redis is unreachable."""
+
+    def __init__(self, strategy) -> None:
+        self.strategy = type(strategy)(MemoryStorage())
+        self.until = 0.0  # time.monotonic() before which Redis is not tried again
+
+    def active(self) -> bool:
+        """Whether limits are counted here (Redis failed less than LOCAL_SECONDS ago)."""
+        return time.monotonic() < self.until
+
+
 class _PerAppLimiter(Limiter):
     """A Limiter whose limits are declared once, at import, but that counts in each app's own
-    storage (tests build many apps; a process in production builds one)."""
+    storage (tests build many apps; a process in production builds one).
+
+    When that storage (Redis) fails, the request's limits are counted again in the process's
+    memory, and so are the next few seconds' (LOCAL_SECONDS): limits stay enforced, per process
+    rather than shared, instead of letting everything through.
+    """
 
     def init_app(self, app: Flask) -> None:
         """Set the limiter up for an app and keep the app's strategy (and storage) with it."""
         super().init_app(app)
         app.extensions[EXTENSION] = self._limiter
+        app.extensions[LOCAL_EXTENSION] = _LocalCounting(self._limiter)
 
     @property
     def limiter(self):
         """The rate-limiting strategy of the current app, bound to that app's storage."""
         if has_app_context() and EXTENSION in current_app.extensions:
+            local = current_app.extensions[LOCAL_EXTENSION]
+            if local.active():
+                return local.strategy
             return current_app.extensions[EXTENSION]
         return super().limiter
 
@@ -68,11 +94,16 @@ class _PerAppLimiter(Limiter):
         try:
             super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
         except StorageError as error:
-            # Better to let a few extra comments through than to turn readers away with 500s.
             log.warning(
-                "rate limits not enforced: their Redis is unreachable (%s); request allowed",
+                "rate limits counted in this process only for %.0f s: their Redis is "
+                "unreachable (%s)",
+                LOCAL_SECONDS,
                 error.storage_error,
             )
+            current_app.extensions[LOCAL_EXTENSION].until = time.monotonic() + LOCAL_SECONDS
+            # Limits this request already passed are counted again, locally.
+            self.context.seen_limits.clear()
+            super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
 
 
 def _client_ip_hash() -> str:
