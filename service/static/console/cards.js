@@ -37,7 +37,7 @@ export function renderCard(c) {
   const heading = h(
     "h2",
     { class: "card-heading", id: labelId },
-    h("span", { class: "card-author", text: c.author_name }),
+    h("span", { class: "card-author", dir: "auto", text: c.author_name }),
     " on ",
     article.url
       ? h("a", { href: article.url, class: "card-article", rel: "noopener noreferrer", target: "_blank", text: articleTitle })
