@@ -43,22 +43,26 @@ def run_worker(burst: bool) -> None:
     # a crash loses nothing because the sweeper re-enqueues whatever was left pending.
     with worker_connection() as connection:
         while True:
-            worker = _Worker([moderation_queue(connection)], connection=connection)
-            # RQ retries a lost connection while it waits for a job (1, 2, 4 s ...); after a
-            # failover the new master is there within seconds, so don't wait longer than this.
-            worker.max_connection_wait_time = REDIS_RETRY_SECONDS
+            worker = None
             try:
+                # RQ talks to Redis already when it builds the worker (CLIENT SETNAME).
+                worker = _Worker([moderation_queue(connection)], connection=connection)
+                # RQ retries a lost connection while it waits for a job (1, 2, 4 s ...); after
+                # a failover the new master is there within seconds: don't wait longer.
+                worker.max_connection_wait_time = REDIS_RETRY_SECONDS
                 worker.work(burst=burst, with_scheduler=False)
-            except RedisError as error:  # registering, or its teardown, met Redis down too
+            except RedisError as error:  # building, registering or its teardown met it too
                 log.warning("worker: redis unreachable: %s", error)
-            if burst or worker.stop_requested:
+            except StopRequested:  # a signal while RQ's handlers are in place, outside work()
+                return
+            if burst or (worker is not None and worker.stop_requested):
                 return
             # RQ quits on an error met anywhere but in its wait for a job (a failover in the
             # middle of a job or its bookkeeping, a timeout): carry on with a new worker.
             log.warning("worker: RQ stopped on an error; starting again")
             try:
                 time.sleep(1)
-            except StopRequested:  # RQ's signal handlers are still in place
+            except StopRequested:
                 return
 
 
