@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelConnectionPool
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -21,6 +22,8 @@ from service.config import redis_sentinels
 
 MODERATION_QUEUE = "moderation"
 MODERATE_JOB = "workers.jobs.moderate"
+# With Sentinel, how often a process asks who the master is besides when it connects.
+MASTER_CHECK_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +49,30 @@ def _client(**timeouts: float) -> Redis:
     if sentinel is None:
         return Redis.from_url(current_app.config["REDIS_URL"], **timeouts)
     return Sentinel(sentinel.addresses, sentinel_kwargs=sentinel.sentinel_kwargs).master_for(
-        sentinel.master, **sentinel.master_kwargs, **timeouts
+        sentinel.master,
+        connection_pool_class=_MasterFollowingPool,
+        **sentinel.master_kwargs,
+        **timeouts,
     )
+
+
+class _MasterFollowingPool(SentinelConnectionPool):
+    """redis-py's Sentinel pool asks who the master is only when it opens a connection. This
+    one also asks when a connection is taken, at most every MASTER_CHECK_SECONDS, and so drops
+    its idle connections to a master the sentinels have replaced: after a planned failover
+    the old master stays writable for several seconds, and what it takes then is lost."""
+
+    _checked = 0.0
+
+    def get_connection(self, *args, **kwargs):
+        """Return a connection to the current master (checked at most every second)."""
+        now = time.monotonic()
+        if now - self._checked >= MASTER_CHECK_SECONDS:
+            self._checked = now
+            # Replaces the known address and disconnects idle connections when it changed.
+            with contextlib.suppress(RedisError):
+                self.get_master_address()
+        return super().get_connection(*args, **kwargs)
 
 
 @dataclass(frozen=True)
