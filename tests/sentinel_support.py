@@ -45,6 +45,9 @@ class SentinelDeployment:
     # Sentinels announce themselves every 2 s and ask the nodes for their roles every 10 s, so
     # three find each other in about 7 s; a test shortens both (SENTINEL DEBUG) to start in 2.
     quick_start: bool = False
+    # After a SENTINEL FAILOVER: how long the old master stayed a master, and the bytes of
+    # writes it accepted meanwhile (lost when it became the new master's replica).
+    split_brain: tuple[float, int] | None = None
     processes: dict[int, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -144,10 +147,12 @@ class SentinelDeployment:
         }
         return named == {port} and self.client(port).info("replication")["role"] == "master"
 
-    def failover(self, kill: bool = False, seconds: float = 30) -> tuple[int, int, float]:
-        """Fail the master over: SENTINEL FAILOVER (and wait for the old master to replicate the
-        new one), or kill -9 (`kill`) and let the sentinels notice. Return (old port, new port,
-        seconds until every sentinel named the new one)."""
+    def failover(
+        self, kill: bool = False, seconds: float = 30, settle: bool = True
+    ) -> tuple[int, int, float]:
+        """Fail the master over: SENTINEL FAILOVER (and, unless not `settle`, wait for the old
+        master to replicate the new one), or kill -9 (`kill`) and let the sentinels notice.
+        Return (old port, new port, seconds until every sentinel named the new one)."""
         old = self.master_port()
         (new,) = [port for port in self.data_ports if port != old]
         started = time.monotonic()
@@ -160,10 +165,26 @@ class SentinelDeployment:
             self.client(self.sentinel_ports[0]).sentinel_failover(MASTER_NAME)
         _wait(f"the sentinels promoting {new}", lambda: self._promoted(new), seconds)
         promoted = time.monotonic() - started
-        if not kill:
-            # The sentinels then turn the old master into the new one's replica.
-            _wait(f"{old} replicating {new}", lambda: self._replicates(old, new), seconds)
+        if settle and not kill:
+            # The sentinels then turn the old master into the new one's replica, some seconds
+            # later (by design: 4 x its publish period). Until then it is still a master, and
+            # whatever clients still write to it is dropped when it starts to replicate.
+            self.split_brain = self._watch_old_master(old, new, seconds)
         return old, new, promoted
+
+    def _watch_old_master(self, old: int, new: int, seconds: float) -> tuple[float, int]:
+        """Wait for the old master to replicate the new one; return for how long it went on
+        as a master after the new one was promoted, and how many bytes of writes it took."""
+        started, first, last = time.monotonic(), None, None
+        while time.monotonic() - started < seconds:
+            info = self.client(old).info("replication")
+            if info["role"] == "master":
+                last = info["master_repl_offset"]
+                first = last if first is None else first
+            elif self._replicates(old, new):
+                return time.monotonic() - started, (last or 0) - (first or 0)
+            time.sleep(0.05)
+        raise TimeoutError(f"{old} replicating {new}: not after {seconds:.0f} s")
 
     def _replicates(self, port: int, master: int) -> bool:
         info = self.client(port).info("replication")

@@ -6,13 +6,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from redis import Redis
 from rq import SimpleWorker
 
 from service.config import redis_sentinels
-from service.core.queues import moderation_queue, redis_connection, worker_connection
+from service.core.queues import (
+    MASTER_CHECK_SECONDS,
+    moderation_queue,
+    redis_connection,
+    worker_connection,
+)
 from service.extensions import db
 
 from .helpers import audit_trail, comments_url, count_queries, post_comment, status_of
@@ -136,6 +142,28 @@ def test_submits_reads_limits_and_the_worker_follow_a_failover(sentinel_app, dep
     assert keys(new, "talkback:rc:*")
     assert redis_connection().connection_pool.get_master_address()[1] == new
     connection.close()
+
+
+@needs_redis_server
+def test_writes_leave_the_old_master_within_a_second_of_a_planned_failover(app_factory, tmp_path):
+    """After SENTINEL FAILOVER the old master stays a writable master until the sentinels
+    reconfigure it (about 8 s at their default periods); writes it takes then are lost."""
+    deployment = SentinelDeployment(tmp_path / "sentinel", BASE_PORT + 10)
+    try:
+        deployment.start()
+        built = app_factory(REDIS_SENTINELS=deployment.sentinels, REDIS_URL="redis://x/0")
+        with built.app_context():
+            client = redis_connection()
+            client.set("talkback:before", "1")  # a pooled connection to the first master
+            old, new, _ = deployment.failover(settle=False)
+            time.sleep(MASTER_CHECK_SECONDS)
+            client.set("talkback:after", "1")
+            assert Redis("127.0.0.1", old).info("replication")["role"] == "master"
+            assert Redis("127.0.0.1", new).get("talkback:after") == b"1"
+            assert Redis("127.0.0.1", old).get("talkback:after") is None
+            client.close()
+    finally:
+        deployment.stop()
 
 
 @pytest.mark.parametrize(

@@ -36,9 +36,9 @@ from rq.registry import FailedJobRegistry
 
 from service.config import database_url
 from service.core.queues import MODERATION_QUEUE
-from service.models import AuditEntry, Comment
+from service.models import Article, AuditEntry, Comment
 
-from ..helpers import temporary_database
+from ..helpers import comments_url, temporary_database
 from ..scale_support import (
     FLASK,
     Board,
@@ -47,6 +47,7 @@ from ..scale_support import (
     running_stack,
     stack_env,
     submit_paced,
+    thread_ids,
     wait_for_workers,
 )
 from ..sentinel_support import MASTER_NAME, REDIS_SERVER, SentinelDeployment
@@ -85,6 +86,8 @@ class Failover:
     started: datetime
     ended: datetime
     seconds: float
+    # SENTINEL FAILOVER only: how long the old master stayed writable, and the bytes it took.
+    split_brain: tuple[float, int] | None = None
 
 
 def inject(
@@ -94,10 +97,13 @@ def inject(
     for offset, kill in at:
         time.sleep(max(0.0, began + offset - time.monotonic()))
         started = utcnow()
+        deployment.split_brain = None
         old, new, seconds = deployment.failover(kill=kill)
         done.append(
             Failover(
-                "kill -9" if kill else "SENTINEL FAILOVER", old, new, started, utcnow(), seconds
+                "kill -9" if kill else "SENTINEL FAILOVER",
+                *(old, new, started, utcnow(), seconds),
+                deployment.split_brain,
             )
         )
 
@@ -131,11 +137,51 @@ def pending(engine: sa.Engine, ids: set[int]) -> int:
         )
 
 
+def stale_threads(client: HttpClient, engine: sa.Engine) -> list[str]:
+    """The articles whose thread, as readers get it now (from the read cache when it holds the
+    page), differs from the approved comments in the database."""
+    comments, articles = Comment.__table__, Article.__table__
+    with engine.connect() as connection:
+        approved = defaultdict(set)
+        for row in connection.execute(
+            sa.select(articles.c.external_id, comments.c.id)
+            .join(articles, articles.c.id == comments.c.article_id)
+            .where(comments.c.status == "approved", comments.c.shadow.is_(False))
+        ):
+            approved[row.external_id].add(row.id)
+    stale = []
+    for article in ARTICLES:
+        shown, cursor = set(), None
+        while True:
+            url = f"{comments_url(article)}?sort=oldest&limit=100"
+            status, page = client.request("GET", url + (f"&cursor={cursor}" if cursor else ""))
+            if status != 200:
+                stale.append(f"{article}: {status}")
+                break
+            shown.update(thread_ids(page["comments"]))
+            if not (cursor := page["next_cursor"]):
+                break
+        if shown != approved[article]:
+            missing, extra = approved[article] - shown, shown - approved[article]
+            stale.append(
+                f"{article}: {len(missing)} approved not shown, {len(extra)} shown not approved"
+            )
+    return stale
+
+
 def count_signs(logs: dict[str, str]) -> dict[str, int]:
     """How often each warning of LOG_SIGNS appears across the processes' logs."""
     return {
         label: sum(log.count(sign) for log in logs.values()) for label, sign in LOG_SIGNS.items()
     }
+
+
+def split_brain_figures(failover: Failover) -> dict:
+    """A planned failover's figures of the old master's extra time as a master."""
+    if failover.split_brain is None:
+        return {}
+    seconds, written = failover.split_brain
+    return {"old_master_writable_seconds": round(seconds, 1), "old_master_write_bytes": written}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     stop.set()
                     reader.join(timeout=30)
-                    client.close()
+                stale = stale_threads(client, engine)
+                client.close()
                 stopped = stack.exited()
                 failed_jobs = len(
                     FailedJobRegistry(MODERATION_QUEUE, connection=watcher).get_job_ids()
@@ -224,15 +271,16 @@ def main(argv: list[str] | None = None) -> int:
 
     statuses = Counter(s.status for s in sent)
     decisions = Counter()
-    late = []
+    late, lags = [], []
     for comment_id, submission in accepted.items():
         row = rows.get(comment_id)
         decided = [e for e in trails[comment_id] if e.from_status == "pending"]
         decisions[len(decided)] += 1
         if row is None or row.status not in FINAL or len(decided) != 1:
             continue
-        deadline = max(submission.sent_at, last_end)
-        if (row.decided_at - deadline).total_seconds() > BOUND_SECONDS:
+        lag = (row.decided_at - max(submission.sent_at, last_end)).total_seconds()
+        lags.append(max(0.0, lag))
+        if lag > BOUND_SECONDS:
             late.append(comment_id)
     undecided = [i for i in accepted if i not in rows or rows[i].status not in FINAL]
     if bad := {status: n for status, n in statuses.items() if status not in ALLOWED}:
@@ -245,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         failed.append(f"{len(late)} decided more than {BOUND_SECONDS:.0f} s late: {late[:5]}")
     if stopped:
         failed.append(f"processes exited: {stopped}")
+    if stale:
+        failed.append(f"threads readers see that differ from the database: {stale}")
     if board.errors:
         failed.append(f"reader errors: {board.errors[:3]}")
     if len(failovers) != len(plan):
@@ -266,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         "decided_once": decisions.get(1, 0),
         "undecided": len(undecided),
         "late": len(late),
+        "slowest_decision_seconds": round(max(lags, default=0.0), 1),
         "drain_seconds_after_last_submission": round(drain_seconds, 1),
         "failovers": [
             {
@@ -273,12 +324,14 @@ def main(argv: list[str] | None = None) -> int:
                 "old": f.old,
                 "new": f.new,
                 "sentinels_agree_seconds": round(f.seconds, 2),
+                **split_brain_figures(f),
             }
             for f in failovers
         ],
         "post_max_ms_within_5s_of_a_failover": round(max(around, default=0) * 1000),
         "post_max_ms": round(max(s.seconds for s in sent) * 1000),
         "reads": board.reads,
+        "stale_threads": len(stale),
         "failed_jobs": failed_jobs,
         "log_signs": count_signs(logs),
         "passed": not failed,
@@ -291,9 +344,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     for f in failovers:
         print(f"  {f.how}: master {f.old} -> {f.new}, sentinels agreed after {f.seconds:.2f} s")
+        if f.split_brain:
+            print(
+                f"    the old master stayed a master {f.split_brain[0]:.1f} s longer and took "
+                f"{f.split_brain[1]} bytes of writes, dropped when it became a replica"
+            )
     print(
         f"  POST max {figures['post_max_ms']} ms (within 5 s of a failover "
         f"{figures['post_max_ms_within_5s_of_a_failover']} ms); {board.reads} thread pages read"
+    )
+    print(
+        f"  slowest decision {figures['slowest_decision_seconds']} s after the later of its "
+        f"submission and the last failover (bound {BOUND_SECONDS:.0f} s); all decided "
+        f"{drain_seconds:.1f} s after the last submission"
     )
     print(f"  in the logs: {figures['log_signs']}; failed jobs {failed_jobs}")
     print("  PASSED" if not failed else "  FAILED:\n    " + "\n    ".join(failed))
