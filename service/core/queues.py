@@ -2,17 +2,28 @@
 
 import contextlib
 import logging
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.connection import parse_url
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.retry import Retry
+from redis.sentinel import Sentinel, SentinelConnectionPool
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from service.config import redis_sentinels
+
 MODERATION_QUEUE = "moderation"
 MODERATE_JOB = "workers.jobs.moderate"
+# With Sentinel, how often a process asks who the master is besides when it connects.
+MASTER_CHECK_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -22,20 +33,86 @@ def redis_connection() -> Redis:
     client = current_app.extensions.get("talkback_redis")
     if client is None:
         timeout = current_app.config["REDIS_SOCKET_TIMEOUT"]
-        client = Redis.from_url(
-            current_app.config["REDIS_URL"],
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-        )
+        client = _client(socket_timeout=timeout, socket_connect_timeout=timeout)
         current_app.extensions["talkback_redis"] = client
     return client
 
 
 def worker_connection() -> Redis:
     """Return a new Redis client for a worker, without a read timeout (workers block on BLPOP)."""
-    return Redis.from_url(
-        current_app.config["REDIS_URL"],
-        socket_connect_timeout=current_app.config["REDIS_SOCKET_TIMEOUT"],
+    return _client(socket_connect_timeout=current_app.config["REDIS_SOCKET_TIMEOUT"])
+
+
+def _client(**timeouts: float) -> Redis:
+    """Return a client of REDIS_URL's Redis, or of the master the sentinels name if any."""
+    sentinel = sentinel_settings(current_app.config)
+    if sentinel is None:
+        return Redis.from_url(current_app.config["REDIS_URL"], **timeouts)
+    return Sentinel(sentinel.addresses, sentinel_kwargs=sentinel.sentinel_kwargs).master_for(
+        sentinel.master,
+        connection_pool_class=_MasterFollowingPool,
+        **sentinel.master_kwargs,
+        **timeouts,
+    )
+
+
+class _MasterFollowingPool(SentinelConnectionPool):
+    """redis-py's Sentinel pool asks who the master is only when it opens a connection. This
+    one also asks when a connection is taken, at most every MASTER_CHECK_SECONDS, and so drops
+    its idle connections to a master the sentinels have replaced: after a planned failover
+    the old master stays writable for several seconds, and what it takes then is lost."""
+
+    _checked = 0.0
+
+    def get_connection(self, *args, **kwargs):
+        """Return a connection to the current master (checked at most every second)."""
+        now = time.monotonic()
+        if now - self._checked >= MASTER_CHECK_SECONDS:
+            self._checked = now
+            # Replaces the known address and disconnects idle connections when it changed.
+            with contextlib.suppress(RedisError):
+                self.get_master_address()
+        return super().get_connection(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class SentinelSettings:
+    """How to reach the Redis master through Sentinel (for redis-py's Sentinel)."""
+
+    addresses: list[tuple[str, int]]
+    master: str
+    sentinel_kwargs: dict
+    master_kwargs: dict
+
+
+def sentinel_settings(config) -> SentinelSettings | None:
+    """Return the Sentinel settings of an app's config, or None when REDIS_SENTINELS is unset."""
+    value = config.get("REDIS_SENTINELS") or []
+    # Settings passed to create_app may spell the addresses as the environment does.
+    addresses = redis_sentinels(value) if isinstance(value, str) else [tuple(a) for a in value]
+    if not addresses:
+        return None
+    url = parse_url(config["REDIS_URL"])  # still gives the database number and credentials
+    timeout = config["REDIS_SOCKET_TIMEOUT"]
+    return SentinelSettings(
+        addresses=addresses,
+        master=config["REDIS_SENTINEL_MASTER"],
+        sentinel_kwargs={
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "password": config["REDIS_SENTINEL_PASSWORD"] or None,
+        },
+        # The pool asks the sentinels for the master on every new connection; connections the
+        # failover closed are replaced when next taken from the pool, and one that meets a
+        # demoted master (READONLY) is dropped as a connection error. One immediate retry lets
+        # a command that meets either mid-way go on to the new master instead of failing.
+        # Timeouts are not retried: a Redis that hangs costs at most one REDIS_SOCKET_TIMEOUT.
+        master_kwargs={
+            "db": url.get("db", 0),
+            "username": url.get("username"),
+            "password": url.get("password"),
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        },
     )
 
 

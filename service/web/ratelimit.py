@@ -20,6 +20,7 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage
 
 from service.core.hashing import hash_ip
+from service.core.queues import sentinel_settings
 from service.schemas.comments import COMMENTER_KEY
 from service.web.request_site import request_site
 from service.web.responses import error_response
@@ -120,12 +121,34 @@ limiter = _PerAppLimiter(
 
 
 def storage_uri(config) -> str:
-    """Return where limits are counted: RATELIMIT_STORAGE_URI, else the queue's Redis."""
-    uri = config.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"]
+    """Return where limits are counted: RATELIMIT_STORAGE_URI, else the queue's Redis (through
+    its sentinels when REDIS_SENTINELS is set)."""
+    uri = config.get("RATELIMIT_STORAGE_URI")
+    if not uri and (sentinel := sentinel_settings(config)):
+        # The limits library's spelling: redis+sentinel://host:port,host:port/master.
+        hosts = ",".join(
+            f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            for host, port in sentinel.addresses
+        )
+        return f"redis+sentinel://{hosts}/{sentinel.master}"
+    uri = uri or config["REDIS_URL"]
     # redis-py spells a socket unix:///path; the limits library wants redis+unix:///path.
     if uri.startswith("unix://"):
         uri = "redis+" + uri
     return uri
+
+
+def sentinel_storage_options(config, uri: str) -> dict:
+    """Return the limits library's options for a redis+sentinel:// storage: the same database,
+    credentials and timeouts as the queue's client, and no reads from replicas (they lag)."""
+    sentinel = sentinel_settings(config)
+    if sentinel is None or not uri.startswith("redis+sentinel://"):
+        return {}
+    return {
+        **sentinel.master_kwargs,
+        "sentinel_kwargs": sentinel.sentinel_kwargs,
+        "use_replicas": False,
+    }
 
 
 def init_app(app: Flask) -> None:
@@ -145,6 +168,7 @@ def init_app(app: Flask) -> None:
         # A Redis that hangs must not hang submissions: give up quickly and allow the request.
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
+        **sentinel_storage_options(app.config, app.config["RATELIMIT_STORAGE_URI"]),
     }
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
