@@ -72,6 +72,9 @@ class _PerAppLimiter(Limiter):
 
     def init_app(self, app: Flask) -> None:
         """Set the limiter up for an app and keep the app's strategy (and storage) with it."""
+        # Flask-Limiter merges each app's storage options into one dict kept on the limiter:
+        # start from none, so one app's options (a Sentinel's) never reach another's storage.
+        self._storage_options = {}
         super().init_app(app)
         app.extensions[EXTENSION] = self._limiter
         app.extensions[LOCAL_EXTENSION] = _LocalCounting(self._limiter)
@@ -165,7 +168,7 @@ def init_app(app: Flask) -> None:
         "key_prefix": KEY_PREFIX,
         # Storage failures arrive as one exception type, caught in _check_request_limit.
         "wrap_exceptions": True,
-        # A Redis that hangs must not hang submissions: give up quickly and allow the request.
+        # A Redis that hangs must not hang submissions: give up quickly and count locally.
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
         **sentinel_storage_options(app.config, app.config["RATELIMIT_STORAGE_URI"]),
