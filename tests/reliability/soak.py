@@ -54,6 +54,7 @@ REDIS_BYTES_PER_COMMENT = 2048
 SITE = "soak"
 ARTICLES = [f"soak-story-{number}" for number in range(1, 25)]
 ABUSIVE_SHARE = 0.03
+ABUSIVE_KINDS = 20
 COMMENTS_PER_READER = 3
 READ_THREADS = 8
 # The production default; the soak does not change the windows it measures.
@@ -140,9 +141,16 @@ def start_redis(folder: Path, port: int) -> subprocess.Popen:
 
 
 def draw_bodies(count: int, seed: int) -> tuple[list[str], CommentTexts]:
-    """Comment texts for the run, drawn before it (each is checked against the earlier ones)."""
+    """Comment texts for the run, drawn before it: polite ones all different (each is checked
+    against the earlier ones), insults from a small set (there are few), so they repeat as
+    spam does."""
     texts, rng = CommentTexts(seed), random.Random(seed)
-    return [texts.body(abusive=rng.random() < ABUSIVE_SHARE) for _ in range(count)], texts
+    insults = CommentTexts(seed + 1)
+    rude = [insults.body(abusive=True) for _ in range(ABUSIVE_KINDS)]
+    bodies = [
+        rng.choice(rude) if rng.random() < ABUSIVE_SHARE else texts.body() for _ in range(count)
+    ]
+    return bodies, texts
 
 
 def submit(
