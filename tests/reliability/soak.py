@@ -220,6 +220,17 @@ def read(client: HttpClient, load: Load, rate: float, stop: threading.Event, see
             break
 
 
+def settled(redis: Redis) -> int:
+    """Visit every key, so that Redis drops the ones already expired; return used_memory.
+
+    Redis frees an expired key when it is next touched or sampled by its expiry cycle, so under
+    a steady stream of expiring read-cache pages used_memory includes some already expired.
+    """
+    for _ in redis.scan_iter(count=1000):
+        pass
+    return redis.info("memory")["used_memory"]
+
+
 def read_cache_bytes(redis: Redis) -> int:
     """MEMORY USAGE of the read cache's keys: bounded by their TTLs, not kept per comment."""
     keys = list(redis.scan_iter(match=READ_CACHE_PATTERN, count=1000))
@@ -374,7 +385,7 @@ def soak(args, folder, env, database, redis, redis_process, duration, warmup, ap
                         ),
                     )
                 if warm is None and elapsed >= warmup:
-                    warm = (used, accepted, read_cache_bytes(redis))
+                    warm = (settled(redis), accepted, read_cache_bytes(redis))
                 per_comment = (used - baseline) / accepted if accepted else 0
                 rss = ", ".join(
                     f"{name.split(' ')[0]} {series[-1][1] / 2**20:.0f}"
@@ -403,15 +414,16 @@ def soak(args, folder, env, database, redis, redis_process, duration, warmup, ap
             time.sleep(0.5)
         time.sleep(2)
         counted = statuses(database)
+        # The breakdown visits every key, so Redis drops those already expired first.
+        breakdown = redis_breakdown(redis, DUPLICATE_WINDOW + slice_seconds(DUPLICATE_WINDOW))
         used_end = redis.info("memory")["used_memory"]
-        cache_end = read_cache_bytes(redis)
+        cache_end = breakdown.get("talkback:rc", {}).get("bytes", 0)
         stats = {
             name: value
             for name, value in redis.memory_stats().items()
             if name.startswith(("overhead", "keys.", "dataset", "clients", "lua", "functions"))
             or name in ("startup.allocated", "db.0")
         }
-        breakdown = redis_breakdown(redis, DUPLICATE_WINDOW + slice_seconds(DUPLICATE_WINDOW))
         restarted = sorted(stack.exited())
     end = (used_end, cache_end, stats)
     return report(args, dialect, load, samples, warm, baseline, end, counted, breakdown, restarted)
