@@ -35,6 +35,12 @@ test: install
 scale: install
 	TALKBACK_SCALE_COMMENTS=2000 TALKBACK_SCALE_RATE=100 $(PY) -m pytest -q -s tests/test_scale_out.py
 
+## The soak (docs/reliability.md): 10 minutes of steady submissions and reads against the deployed
+## shape; RSS growth of every process and Redis memory per comment. DATABASE_URL picks PostgreSQL.
+.PHONY: soak
+soak: install
+	$(PY) -m tests.reliability.soak --minutes 10
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -1,18 +1,24 @@
 """Recent activity on a site, kept in Redis: near-duplicate text and posting velocity.
 
-Each comment leaves its MinHash signature in one sorted set per band (for the duplicate window)
-and its id in per-commenter, per-IP and per-network sorted sets (for the velocity window). An
-address also keeps its usual volume: a count that decays with a time constant of a week, so a
-mobile carrier's shared address (thousands of readers behind one IP, carrier-grade NAT) is
-judged against its own busy normal, not against one person's pace. One Lua script reads and
-writes all of a comment's keys in a single command, and a batch of comments goes in one round
-trip. Members are derived from the comment id, so a job that runs twice for one comment counts
-it once in the windows (the usual volume is a rough average, and a repeat barely moves it).
+Near-duplicates: the duplicate window is cut into slices (a twelfth of it each), and each slice
+of a site is one hash holding, per comment, its MinHash signature (with its posting time) and
+its id under each of its eight band keys; a comment is looked up in the slices that overlap the
+window, and a slice expires a window after its end. That is nine short hash fields per comment
+(about 0.7 KB) where a sorted set per band held the signature eight times (about 10 KB).
+Velocity: each comment leaves its id in per-commenter, per-IP and per-network sorted sets (for
+the velocity window). An address also keeps its usual volume: a count that decays with a time
+constant of a week, so a mobile carrier's shared address (thousands of readers behind one IP,
+carrier-grade NAT) is judged against its own busy normal, not against one person's pace. One
+Lua script reads and writes all of a comment's keys in a single command, and a batch of
+comments goes in one round trip. A comment is recorded under its id, so a job that runs twice
+for one comment counts it once in the windows (the usual volume is a rough average, and a
+repeat barely moves it).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,51 +36,78 @@ USUAL_EXPIRY = 4 * USUAL_SECONDS
 # The velocity keys that belong to an address, whose volume is judged against its usual one.
 ADDRESS_KINDS = ("ip", "network")
 
-# KEYS: the band keys, then the velocity keys (the commenter's first if any), then one usual-
-# volume hash per address velocity key. ARGV: band count, the band member ("ID:" followed by
-# the packed signature, so candidates arrive with their signatures), the "ID:" prefix, the
-# comment id, the posting time, the oldest times still inside the duplicate and velocity
-# windows, both windows in seconds for the keys' expiry, the count of usual-volume hashes, the
-# usual volume's time constant and its expiry. Reads come first, so a comment never finds
-# itself; the reply is {velocity counts, distinct near-duplicate candidates, usual volumes},
-# each usual volume being the address's decayed count before this comment (a string: Lua
-# numbers would be truncated to integers on the way out).
+# How many slices the duplicate window is cut into: a lookup reads one more than this, and a
+# comment's entry outlives the window by at most one slice.
+SLICES_PER_WINDOW = 12
+
+# KEYS: the duplicate window's slice hashes (oldest first, the comment's own slice last), then
+# the velocity keys (the commenter's first if any), then one usual-volume hash per address
+# velocity key. ARGV: slice count, band count, the comment id, the posting time, the oldest times
+# still inside the duplicate and velocity windows, the own slice's time to live, the velocity
+# window in seconds for its keys' expiry, the count of usual-volume hashes, the usual volume's
+# time constant and its expiry, the packed signature, then the band fields. A slice holds
+# `id -> "time signature"` and `band field -> "id id ..."`. Reads come first, so a comment never
+# finds itself; the reply is {velocity counts, distinct near-duplicate candidates as
+# "id:signature", usual volumes}, each usual volume being the address's decayed count before
+# this comment (a string: Lua numbers would be truncated to integers on the way out).
 RECORD_AND_COUNT = """
-local bands = tonumber(ARGV[1])
-local member, prefix, id, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local found, seen = {}, {}
-for i = 1, bands do
-  for _, other in ipairs(redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[6], now)) do
-    if not seen[other] and string.sub(other, 1, #prefix) ~= prefix then
-      seen[other] = true
-      found[#found + 1] = other
+local slices, bands = tonumber(ARGV[1]), tonumber(ARGV[2])
+local id, now, oldest = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local found, seen = {}, {[id] = true}
+if bands > 0 then
+  local fields = {}
+  for i = 1, bands do fields[i] = ARGV[12 + i] end
+  for s = 1, slices do
+    for _, list in ipairs(redis.call('HMGET', KEYS[s], unpack(fields))) do
+      if list then
+        for other in string.gmatch(list, '[^ ]+') do
+          if not seen[other] then
+            local record = redis.call('HGET', KEYS[s], other)
+            local gap = record and string.find(record, ' ', 1, true)
+            local at = gap and tonumber(string.sub(record, 1, gap - 1))
+            if at and at >= oldest and at <= now then
+              seen[other] = true
+              found[#found + 1] = other .. ':' .. string.sub(record, gap + 1)
+            end
+          end
+        end
+      end
     end
   end
+  local own = KEYS[slices]
+  if redis.call('HSETNX', own, id, ARGV[4] .. ' ' .. ARGV[12]) == 1 then
+    for i = 1, bands do
+      local list = redis.call('HGET', own, fields[i])
+      redis.call('HSET', own, fields[i], list and (list .. ' ' .. id) or id)
+    end
+  end
+  local ttl = tonumber(ARGV[7])
+  if redis.call('TTL', own) < ttl then redis.call('EXPIRE', own, ttl) end
 end
-for i = 1, bands do
-  redis.call('ZADD', KEYS[i], now, member)
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[6])
-  redis.call('EXPIRE', KEYS[i], ARGV[8])
-end
-local usual_count, tau, usual_expiry = tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12]
+local usual_count, tau, usual_expiry = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11]
 local counts = {}
-for i = bands + 1, #KEYS - usual_count do
-  redis.call('ZADD', KEYS[i], now, id)
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[7])
-  counts[#counts + 1] = redis.call('ZCOUNT', KEYS[i], ARGV[7], now)
-  redis.call('EXPIRE', KEYS[i], ARGV[9])
+for i = slices + 1, #KEYS - usual_count do
+  redis.call('ZADD', KEYS[i], ARGV[4], id)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[6])
+  counts[#counts + 1] = redis.call('ZCOUNT', KEYS[i], ARGV[6], ARGV[4])
+  redis.call('EXPIRE', KEYS[i], ARGV[8])
 end
 local usual = {}
 for i = #KEYS - usual_count + 1, #KEYS do
   local stored = redis.call('HMGET', KEYS[i], 'count', 'at')
-  local count, at = tonumber(stored[1]) or 0, tonumber(stored[2]) or tonumber(now)
-  local decayed = count * math.exp(-math.max(0, tonumber(now) - at) / tau)
+  local count, at = tonumber(stored[1]) or 0, tonumber(stored[2]) or now
+  local decayed = count * math.exp(-math.max(0, now - at) / tau)
   usual[#usual + 1] = tostring(decayed)
-  redis.call('HSET', KEYS[i], 'count', tostring(decayed + 1), 'at', now)
+  redis.call('HSET', KEYS[i], 'count', tostring(decayed + 1), 'at', ARGV[4])
   redis.call('EXPIRE', KEYS[i], usual_expiry)
 end
 return {counts, found, usual}
 """
+
+
+def slice_seconds(duplicate_window: int) -> int:
+    """Return the length of one slice of the duplicate window's state, in whole seconds."""
+    return max(1, math.ceil(duplicate_window / SLICES_PER_WINDOW))
 
 
 @dataclass(frozen=True)
@@ -118,15 +151,24 @@ def record_and_count(
         return []
     try:
         script = redis.register_script(RECORD_AND_COUNT)
+        length = slice_seconds(duplicate_window)
         pipe = redis.pipeline(transaction=False)
         signatures, kinds = [], []
         for posting in postings:
             sig = similarity.signature(posting.text)
             signatures.append(sig)
-            bands = [
-                f"talkback:nd:{posting.site_id}:{index}:{band}"
+            at = posting.posted_at
+            # A band's field: its index, then its key's 8 bytes (an id field is all digits).
+            fields = [
+                bytes([index]) + bytes.fromhex(band)
                 for index, band in enumerate(similarity.band_keys(sig))
             ]
+            first, own = int((at - duplicate_window) // length), int(at // length)
+            slices = (
+                [f"talkback:nd:{posting.site_id}:{length}:{n}" for n in range(first, own + 1)]
+                if fields
+                else []
+            )
             identities = {
                 kind: value
                 for kind, value in (
@@ -146,23 +188,23 @@ def record_and_count(
                 if kind in ADDRESS_KINDS
             ]
             kinds.append(list(velocity))
-            prefix = f"{posting.comment_id}:".encode()
-            at = posting.posted_at
             script(
-                keys=[*bands, *velocity.values(), *usual],
+                keys=[*slices, *velocity.values(), *usual],
                 args=[
-                    len(bands),
-                    prefix + similarity.pack(sig),
-                    prefix,
+                    len(slices),
+                    len(fields),
                     posting.comment_id,
                     repr(at),
                     repr(at - duplicate_window),
                     repr(at - velocity_window),
-                    duplicate_window,
+                    # The own slice is read until its last comment leaves the window.
+                    math.ceil((own + 1) * length - at + duplicate_window),
                     velocity_window,
                     len(usual),
                     USUAL_SECONDS,
                     USUAL_EXPIRY,
+                    similarity.pack_stored(sig),
+                    *fields,
                 ],
                 client=pipe,
             )
@@ -179,15 +221,15 @@ def record_and_count(
 
 def _activity(sig: tuple[int, ...], reply: list, kinds: list[str], window: int) -> Activity:
     counts, found, usual_counts = reply
-    signatures = {}
+    mine, signatures = similarity.stored(sig), {}
     for member in found:
         comment_id, separator, packed = bytes(member).partition(b":")
         if separator:  # members of another format are not ours to compare
-            signatures[comment_id] = similarity.unpack(packed)
+            signatures[comment_id] = similarity.unpack_stored(packed)
     near_duplicates = sum(
         1
         for other in signatures.values()
-        if similarity.similarity(sig, other) >= similarity.NEAR_DUPLICATE_SIMILARITY
+        if similarity.similarity(mine, other) >= similarity.NEAR_DUPLICATE_SIMILARITY
     )
     # Each count includes this comment; the signal is about the others.
     recent = {kind: max(0, int(count) - 1) for kind, count in zip(kinds, counts, strict=True)}

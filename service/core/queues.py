@@ -181,8 +181,11 @@ def enqueue_moderation(
                 *([request_info] if request_info else []),
                 job_id=job_id,
                 job_timeout=current_app.config["JOB_TIMEOUT_SECONDS"],
-                # A job carrying request details (an IP address) is not kept once it has run.
-                result_ttl=0 if request_info else 3600,
+                # Nothing reads a job's result (the decision is in the database), so a job that
+                # ran leaves nothing in Redis: no hash, no result stream, no registry entry.
+                result_ttl=0,
+                # A failed job is kept for operators to inspect until the sweeper retries it,
+                # and at most a week (an hour when it carries request details: an IP address).
                 failure_ttl=3600 if request_info else 7 * 24 * 3600,
                 pipeline=pipeline,
             )
