@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import random
 import secrets
 import shutil
 import signal
@@ -342,54 +343,72 @@ class Cluster:
                 os.kill(pids[0], signal.SIGKILL)
             return True
 
-    def kill_between_dequeue_and_start(self, process: str, seconds: float = 30) -> list[str]:
+    def kill_between_dequeue_and_start(self, seconds: float = 60) -> tuple[str, list[str]]:
         """SIGKILL a worker that holds a job it took off the queue but has not started.
 
-        The worker is stopped (SIGSTOP) while it blocks in BLMOVE on the queue: Redis still
-        serves the blocked call, moving the next job onto RQ's intermediate list for a process
-        that can no longer start it. Once Redis has done so, the worker is killed. Returns the
-        ids of the jobs left "queued" on that list (empty if no job came within `seconds`; the
-        worker is killed anyway).
+        A worker is stopped (SIGSTOP) at a random moment and its Redis connections are looked
+        at. If one is blocked in BLMOVE (the worker waits for a job), it stays stopped: Redis
+        still serves the blocked call, moving the next job onto RQ's intermediate list for a
+        process that can no longer start it. If its last command was a BLMOVE that returned, or
+        the job fetch that follows, the worker was stopped inside that window. Otherwise it
+        gets SIGCONT and the workers are tried again a moment later (a busy worker is only
+        caught between jobs). Once the worker holds a job, it is killed. Returns the worker and
+        the ids of the jobs left "queued" on the intermediate list (none if no worker was
+        caught within `seconds`; one is killed anyway).
         """
         deadline = time.monotonic() + seconds
+        names = [f"worker{number}" for number in range(1, self.workers + 1)]
         client = self.redis_client()
+        process, state = names[0], None
+        queue = moderation_queue(client)
+        # Jobs left there by an earlier kill (and not yet re-enqueued) are not this one's.
+        before = set(queue.intermediate_queue.get_job_ids())
         try:
             while time.monotonic() < deadline:
+                process = names[0]
+                names.append(names.pop(0))
                 with self.stack.lock:  # the supervisor may have just started it again
                     pid = self.stack.processes[process].pid
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGSTOP)
-                if self._blocked_in_blmove(client, pid):
+                state = self._dequeue_state(client, pid)
+                if state is not None:
                     break
-                # Busy with a job, or still loading its models: let it go on, try again.
+                # Running a job, or still loading its models: let it go on, try again.
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGCONT)
-                time.sleep(0.1)
-            while time.monotonic() < deadline and self._blocked_in_blmove(client, pid):
+                time.sleep(random.uniform(0.01, 0.1))
+            while time.monotonic() < deadline and state == "waiting":
                 time.sleep(0.05)
-            queue = moderation_queue(client)
+                state = self._dequeue_state(client, pid)
             held = [
                 job_id
                 for job_id in queue.intermediate_queue.get_job_ids()
-                if (client.hget(f"rq:job:{job_id}", "status") or b"").decode() == "queued"
+                if job_id not in before
+                and (client.hget(f"rq:job:{job_id}", "status") or b"").decode() == "queued"
             ]
         finally:
             client.close()
             self.stack.kill(process)
-        return held
+        return process, held
 
-    def _blocked_in_blmove(self, client: Redis, pid: int) -> bool:
-        """Whether a Redis connection of this process is blocked in BLMOVE (waiting for a job).
+    def _dequeue_state(self, client: Redis, pid: int) -> str | None:
+        """Return "waiting" if a Redis connection of this process is blocked in BLMOVE,
+        "taken" if its last command was a BLMOVE that returned or the HGETALL fetching the job
+        it moved, else None.
 
         Connections are matched by address, not by the name RQ gives its first one: a
         connection opened again after a Redis restart has no name.
         """
         ports = _local_ports_to(pid, self.redis_port)
         for entry in client.client_list():
-            port = int(entry.get("addr", ":0").rsplit(":", 1)[1])
-            if port in ports and entry.get("cmd") == "blmove" and "b" in entry.get("flags", ""):
-                return True
-        return False
+            if int(entry.get("addr", ":0").rsplit(":", 1)[1]) not in ports:
+                continue
+            if entry.get("cmd") == "blmove":
+                return "waiting" if "b" in entry.get("flags", "") else "taken"
+            if entry.get("cmd") == "hgetall":
+                return "taken"
+        return None
 
     def stop(self) -> None:
         """Stop the stack, then Redis and PostgreSQL."""
