@@ -454,11 +454,10 @@ def main(argv: list[str] | None = None) -> int:
         submitted = time.monotonic()
         run.done.set()
         injector.join()
-        last_fault_end = max(
-            [f.ended for f in run.faults if f.ended] + [max(s.sent_at for s in run.sent)]
-        )
+        last_sent = max(s.sent_at for s in run.sent)
+        last_fault_end = max((f.ended for f in run.faults if f.ended), default=last_sent)
         # Wait for the backlog, up to the bound (and a little) past the last fault or submission.
-        since_end = (utcnow() - last_fault_end).total_seconds()
+        since_end = (utcnow() - max(last_fault_end, last_sent)).total_seconds()
         drain(engine, time.monotonic() + BOUND_SECONDS + 10 - since_end)
         drained = time.monotonic()
         checked_at = utcnow()
