@@ -56,6 +56,12 @@ format: install
 screenshots: install
 	TALKBACK_SCREENSHOTS=1 $(PY) -m pytest -q tests/test_demo_browser.py tests/test_console_browser.py
 
+## The fault suite (docs/reliability.md): its own PostgreSQL and Redis, the stack under load while
+## workers, API processes, Redis and PostgreSQL are killed; FAULTS_ARGS="--comments N --rate R".
+.PHONY: faults
+faults: install
+	$(PY) -m tests.reliability.faults $(FAULTS_ARGS)
+
 ## The benchmarks (docs/performance.md). PEER_BENCH=DIR (e.g. ../shared/peer-bench) adds Isso to
 ## bench/http.py; DATABASE_URL/REDIS_URL pick the servers, as for the tests.
 bench: install

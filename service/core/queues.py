@@ -197,20 +197,72 @@ def enqueue_moderation(
     return True
 
 
+# A worker moves a job from the queue onto RQ's intermediate list (BLMOVE) and marks it started
+# one fetch later, within milliseconds. A job still "queued" on that list this long after the
+# sweeper first saw it there belongs to a worker that died in between; a false alarm on a very
+# slow machine only delivers the job twice, and a comment is decided once however often its job
+# runs. (RQ's own cleanup of that list waits a minute, and only runs every ~14 minutes.)
+DEQUEUE_GRACE_SECONDS = 3.0
+
+
 def moderation_job_is_alive(comment_id: int, connection: Redis | None = None) -> bool:
     """Tell whether a comment's job is waiting or running (not lost, failed or abandoned)."""
     connection = connection or redis_connection()
-    try:
-        job = Job.fetch(moderation_job_id(comment_id), connection=connection)
-    except NoSuchJobError:
+    queue = moderation_queue(connection)
+    job_id = moderation_job_id(comment_id)
+    # One MULTI: the status and where the id is, read together, so a worker taking the job
+    # between two reads cannot make a waiting job look lost.
+    with connection.pipeline() as pipeline:
+        pipeline.hmget(Job.key_for(job_id), "status", "enqueued_at")
+        pipeline.lpos(queue.key, job_id)
+        pipeline.lpos(queue.intermediate_queue_key, job_id)
+        (status, enqueued_at), waiting, taken = pipeline.execute()
+    if status is None:
         return False
-    status = job.get_status(refresh=False)
-    if status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+    status = JobStatus(status.decode())
+    if status == JobStatus.QUEUED:
+        # "Queued" is only true of a job on the queue; one taken off it and never started was
+        # left by a worker killed between its dequeue and the job's start.
+        if waiting is not None:
+            return True
+        return taken is not None and not _abandoned_after_dequeue(
+            connection, queue, job_id, enqueued_at or b""
+        )
+    if status in (JobStatus.DEFERRED, JobStatus.SCHEDULED):
         return True
-    if status == JobStatus.STARTED and job.started_at is not None:
+    if status == JobStatus.STARTED:
+        try:
+            job = Job.fetch(job_id, connection=connection)
+        except NoSuchJobError:
+            return False
+        if job.started_at is None:
+            return False
         # A worker that died mid-job leaves it "started" forever; past its timeout it is lost.
         deadline = job.started_at + timedelta(seconds=current_app.config["JOB_TIMEOUT_SECONDS"] + 5)
         if deadline.tzinfo is None:
             deadline = deadline.replace(tzinfo=UTC)
         return datetime.now(UTC) < deadline
     return False
+
+
+def _abandoned_after_dequeue(connection: Redis, queue: Queue, job_id: str, enqueued: bytes) -> bool:
+    """Tell whether a job taken off the queue has waited unstarted past the grace period.
+
+    The first sighting is remembered with the job's enqueue time, so a later job of the same
+    id starts its own grace period. An abandoned job is taken off RQ's intermediate list: RQ's
+    cleanup would otherwise mark the job that replaces it failed.
+    """
+    marker = f"talkback:dequeued:{job_id}"
+    now = time.time()
+    seen = (connection.get(marker) or b"").decode()
+    stamp, _, first_seen = seen.partition(" ")
+    if not seen or stamp != enqueued.decode():
+        connection.set(marker, f"{enqueued.decode()} {now}", ex=3600)
+        return False
+    if now - float(first_seen) < DEQUEUE_GRACE_SECONDS:
+        return False
+    with connection.pipeline() as pipeline:
+        pipeline.lrem(queue.intermediate_queue_key, 1, job_id)
+        pipeline.delete(marker)
+        pipeline.execute()
+    return True
