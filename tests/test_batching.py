@@ -1,13 +1,17 @@
 """A worker catching up on a backlog moderates it in batches, and loses nothing doing so."""
 
+import time
+
 from rq import SimpleWorker
 from rq.job import Job
 
 from service.core.queues import (
+    CLAIMED_PREFIX,
     claim_waiting_moderation,
     moderation_job_id,
     moderation_job_is_alive,
     moderation_queue,
+    redis_connection,
 )
 from service.extensions import db
 from service.models import Site
@@ -98,8 +102,18 @@ def test_comments_claimed_by_a_worker_that_died_are_swept_and_decided(
     # A worker claims them, then dies before recording anything.
     assert claim_waiting_moderation(10) == ids
     assert [status_of(comment_id) for comment_id in ids] == ["pending"] * 3
-    assert not any(moderation_job_is_alive(comment_id) for comment_id in ids)
+    # While the claiming job may still be running, the sweeper leaves them to it...
+    assert all(moderation_job_is_alive(comment_id) for comment_id in ids)
     sweeper = app_factory(SWEEP_AFTER_SECONDS=0)
+    with sweeper.app_context():
+        assert sweep_once() == 0
+    connection = redis_connection()
+    for comment_id in ids:
+        marker = CLAIMED_PREFIX + str(comment_id)
+        assert 0 < connection.ttl(marker) <= client.application.config["JOB_TIMEOUT_SECONDS"] + 5
+        connection.pexpire(marker, 1)  # ...until that job's timeout has passed
+    time.sleep(0.05)
+    assert not any(moderation_job_is_alive(comment_id) for comment_id in ids)
     with sweeper.app_context():
         assert sweep_once() == 3
     run_worker()

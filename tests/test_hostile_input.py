@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 
 import pytest
 
@@ -145,6 +146,18 @@ def test_a_database_that_is_down_answers_503_with_retry_after(
     error = assert_error_shape(response, 503, "unavailable")
     assert "try again" in error["message"]
     assert response.headers["Retry-After"] == "5"
+
+
+def test_the_sweeper_keeps_running_while_the_database_is_down(app_without_database, caplog):
+    from workers.sweeper import run_sweeper
+
+    rounds = []
+    with app_without_database.app_context(), caplog.at_level(logging.WARNING):
+        run_sweeper(0.01, should_stop=lambda: rounds.append(1) or len(rounds) > 3)
+
+    assert len(rounds) == 4
+    unreachable = [r for r in caplog.records if "database unreachable" in r.getMessage()]
+    assert len(unreachable) == 3
 
 
 def test_the_409_of_a_stale_decision_matches_its_published_schema(client, site, operator_token):

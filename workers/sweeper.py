@@ -62,7 +62,12 @@ def run_sweeper(interval: float, should_stop=lambda: False) -> None:
     """Sweep every `interval` seconds until `should_stop()` is true."""
     last_purge = None
     while not should_stop():
-        sweep_once()
+        try:
+            sweep_once()
+        except SQLAlchemyError as error:
+            # The database is down or restarting: keep the process (the session is discarded
+            # below), try again next interval.
+            log.warning("sweeper: database unreachable, will retry: %s", str(error)[:200])
         last_purge = purge_if_due(last_purge)
         # End the read transaction so the next sweep sees new commits (and holds no locks).
         db.session.remove()

@@ -121,13 +121,19 @@ def moderation_queue(connection: Redis | None = None) -> Queue:
     return Queue(MODERATION_QUEUE, connection=connection or redis_connection())
 
 
+# A comment taken into another job's batch (claim_waiting_moderation) has this marker.
+CLAIMED_PREFIX = "talkback:claimed:"
+
+
 def moderation_job_id(comment_id: int) -> str:
     """Return the job id for a comment, so a comment has at most one live job."""
     return f"moderate-{comment_id}"
 
 
 # Take up to ARGV[1] waiting moderation jobs off the head of the queue (KEYS[1]) and delete
-# them, atomically: a job is either claimed here or dequeued by a worker, never both. Job
+# them, atomically: a job is either claimed here or dequeued by a worker, never both. Each
+# claimed comment gets a marker (ARGV[4] .. id) for as long as the claiming job may run, so the
+# sweeper knows it is being moderated and does not queue it again. Job
 # hashes are addressed by name (standalone Redis; RQ itself does not support Cluster).
 CLAIM_WAITING = """
 local wanted, claimed = tonumber(ARGV[1]), {}
@@ -136,7 +142,9 @@ for _, job_id in ipairs(redis.call('LRANGE', KEYS[1], 0, wanted * 2 - 1)) do
   if string.sub(job_id, 1, #ARGV[2]) == ARGV[2]
       and redis.call('LREM', KEYS[1], 1, job_id) == 1 then
     redis.call('DEL', ARGV[3] .. job_id)
-    claimed[#claimed + 1] = string.sub(job_id, #ARGV[2] + 1)
+    local comment_id = string.sub(job_id, #ARGV[2] + 1)
+    redis.call('SET', ARGV[4] .. comment_id, '1', 'EX', ARGV[5])
+    claimed[#claimed + 1] = comment_id
   end
 end
 return claimed
@@ -153,7 +161,14 @@ def claim_waiting_moderation(count: int, connection: Redis | None = None) -> lis
         return []
     queue = moderation_queue(connection)
     claimed = queue.connection.register_script(CLAIM_WAITING)(
-        keys=[queue.key], args=[count, moderation_job_id(""), Job.redis_job_namespace_prefix]
+        keys=[queue.key],
+        args=[
+            count,
+            moderation_job_id(""),
+            Job.redis_job_namespace_prefix,
+            CLAIMED_PREFIX,
+            current_app.config["JOB_TIMEOUT_SECONDS"] + 5,
+        ],
     )
     return [int(comment_id) for comment_id in claimed]
 
@@ -216,9 +231,11 @@ def moderation_job_is_alive(comment_id: int, connection: Redis | None = None) ->
         pipeline.hmget(Job.key_for(job_id), "status", "enqueued_at")
         pipeline.lpos(queue.key, job_id)
         pipeline.lpos(queue.intermediate_queue_key, job_id)
-        (status, enqueued_at), waiting, taken = pipeline.execute()
+        pipeline.exists(CLAIMED_PREFIX + str(comment_id))
+        (status, enqueued_at), waiting, taken, claimed = pipeline.execute()
     if status is None:
-        return False
+        # No job of its own: alive only while another job's batch holds it.
+        return bool(claimed)
     status = JobStatus(status.decode())
     if status == JobStatus.QUEUED:
         # "Queued" is only true of a job on the queue; one taken off it and never started was
