@@ -363,8 +363,9 @@ class Cluster:
         queue = moderation_queue(client)
         # Jobs left there by an earlier kill (and not yet re-enqueued) are not this one's.
         before = set(queue.intermediate_queue.get_job_ids())
+        held: list[str] = []
         try:
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not held:
                 process = names[0]
                 names.append(names.pop(0))
                 with self.stack.lock:  # the supervisor may have just started it again
@@ -372,25 +373,36 @@ class Cluster:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGSTOP)
                 state = self._dequeue_state(client, pid)
+                while time.monotonic() < deadline and state == "waiting":
+                    time.sleep(0.05)
+                    state = self._dequeue_state(client, pid)
                 if state is not None:
-                    break
-                # Running a job, or still loading its models: let it go on, try again.
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGCONT)
-                time.sleep(random.uniform(0.01, 0.1))
-            while time.monotonic() < deadline and state == "waiting":
-                time.sleep(0.05)
-                state = self._dequeue_state(client, pid)
-            held = [
-                job_id
-                for job_id in queue.intermediate_queue.get_job_ids()
-                if job_id not in before
-                and (client.hget(f"rq:job:{job_id}", "status") or b"").decode() == "queued"
-            ]
+                    held = self._held_since(client, queue, before)
+                    if held:
+                        # A job the other worker just moved is started within moments; the
+                        # stopped worker's stays "queued".
+                        time.sleep(0.5)
+                        held = self._held_since(client, queue, before)
+                if not held:
+                    # Running a job, loading its models, or its last BLMOVE found nothing: let it
+                    # go on, try again.
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGCONT)
+                    time.sleep(random.uniform(0.01, 0.1))
         finally:
             client.close()
             self.stack.kill(process)
         return process, held
+
+    @staticmethod
+    def _held_since(client: Redis, queue, before: set[str]) -> list[str]:
+        """The jobs on RQ's intermediate list, still "queued", that were not there before."""
+        return [
+            job_id
+            for job_id in queue.intermediate_queue.get_job_ids()
+            if job_id not in before
+            and (client.hget(f"rq:job:{job_id}", "status") or b"").decode() == "queued"
+        ]
 
     def _dequeue_state(self, client: Redis, pid: int) -> str | None:
         """Return "waiting" if a Redis connection of this process is blocked in BLMOVE,
