@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 
 import pytest
 import schemathesis
@@ -74,7 +75,8 @@ CONFIG = schemathesis.Config.from_dict(
         # data must still never get a 400, 415 or 5xx.
         "checks": {
             "positive_data_acceptance": {
-                "expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 422, 429]
+                # 5xx as in the default: not_a_server_error reports those.
+                "expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 422, 429, "5xx"]
             }
         },
     }
@@ -194,12 +196,42 @@ def _lead_fix(failure, case, response) -> str | None:
         and "'current' was unexpected" in str(failure.message)
     ):
         return "(d) the 409 decision conflict body carries `current`"
+    if response.status_code >= 500 and _sends(case, lambda v: isinstance(v, str) and "\x00" in v):
+        return "(b) a NUL character in a text field"
+    if response.status_code >= 500 and _sends(case, lambda v: isinstance(v, int) and _huge(v)):
+        return "(b) a JSON integer of more than 4300 digits"
     return None
+
+
+def _huge(number: int) -> bool:
+    return abs(number) >= 10**4300
+
+
+def _sends(case, predicate) -> bool:
+    """Whether any value the case sends (path, query, headers, body, nested) satisfies predicate."""
+    stack = [case.path_parameters, case.query, case.headers, case.body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+        elif predicate(value):
+            return True
+    return False
+
+
+# The LEAD-FIX failures this run let through, shown by the last test (pytest -s or -rA).
+LET_THROUGH: list[str] = []
 
 
 @schema.hook
 def filter_failure(context, failure, case, response):
-    return _lead_fix(failure, case, response) is None
+    known = _lead_fix(failure, case, response)
+    if known is not None:
+        LET_THROUGH.append(f"{known}: {case.as_curl_command()}")
+    return known is None
 
 
 @pytest.fixture
@@ -262,9 +294,9 @@ def test_operation_answers_as_documented(case, fuzz_app, seeded):
         case.headers["X-Delete-Token"] = own["delete_token"]
     try:
         case.call_and_validate()
-    except Exception as error:
-        if _SEED == "random":
-            error.add_note(f"Rerun with TALKBACK_FUZZ_SEED={SEED}")
+    except Exception:
+        if _SEED == "random":  # shown with the failure, as captured output
+            print(f"Rerun with TALKBACK_FUZZ_SEED={SEED}", file=sys.stderr)
         raise
 
 
@@ -274,5 +306,7 @@ def test_every_operation_reached_its_view():
     operations = [result.ok().label for result in schema.get_all_operations()]
     if set(STATUSES) != set(operations):
         pytest.skip("only some operations were fuzzed in this run")
+    for known in sorted(set(LET_THROUGH)):
+        print("LEAD-FIX, not counted:", known)
     never = [label for label in operations if not any(200 <= s < 300 for s in STATUSES[label])]
     assert not never, f"never answered 2xx: {never}"
