@@ -58,6 +58,7 @@ class CurrentApp:
         self.app = app
 
     def __call__(self, environ, start_response):
+        """Serve the request with the current app."""
         return self.app(environ, start_response)
 
 
@@ -142,16 +143,19 @@ def _sometimes_known(strategy: st.SearchStrategy) -> st.SearchStrategy:
 
 @schema.hook
 def before_generate_path_parameters(context, strategy):
+    """Path parameters: seeded sites, articles, comments and bans, 2 times in 3."""
     return _sometimes_known(strategy)
 
 
 @schema.hook
 def before_generate_query(context, strategy):
+    """Query arguments: a seeded site or moderator, 2 times in 3."""
     return _sometimes_known(strategy)
 
 
 @schema.hook
 def before_generate_body(context, strategy):
+    """JSON bodies: seeded comments as parents or ban targets, 2 times in 3."""
     return _sometimes_known(strategy)
 
 
@@ -166,14 +170,17 @@ class OperatorToken:
     """A Bearer header for the operator each test seeds."""
 
     def get(self, case, context):
+        """The placeholder; before_call swaps in the real token."""
         return PLACEHOLDER
 
     def set(self, case, token, context):
+        """Send it as a Bearer token."""
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
 
 
 @schemathesis.hook  # a global hook (schemathesis has no per-schema before_call)
 def before_call(context, case, kwargs):
+    """Swap the placeholder for the token seeded for this test."""
     if case.headers and case.headers.get("Authorization") == f"Bearer {PLACEHOLDER}":
         case.headers["Authorization"] = f"Bearer {ROWS['token']}"
 
@@ -184,6 +191,7 @@ STATUSES: dict[str, list[int]] = {}
 
 @schema.hook
 def after_call(context, case, response):
+    """Remember the status, for test_every_operation_reached_its_view."""
     STATUSES.setdefault(case.operation.label, []).append(response.status_code)
 
 
@@ -204,6 +212,7 @@ def _lead_fix(failure, case, response) -> str | None:
 
 
 def _huge(number: int) -> bool:
+    """More digits than Python parses from JSON by default (4300)."""
     return abs(number) >= 10**4300
 
 
@@ -228,6 +237,7 @@ LET_THROUGH: list[str] = []
 
 @schema.hook
 def filter_failure(context, failure, case, response):
+    """Keep every failure but the LEAD-FIX ones, which are listed instead."""
     known = _lead_fix(failure, case, response)
     if known is not None:
         LET_THROUGH.append(f"{known}: {case.as_curl_command()}")
