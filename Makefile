@@ -41,9 +41,11 @@ FUZZ_TIMEOUT ?= 300
 fuzz-ci: install
 	$(PY) -m pytest -q -m fuzz --timeout=$(FUZZ_TIMEOUT) tests/test_fuzz_api.py
 
-## A longer run: 10x the examples, a random seed (printed on failure; TALKBACK_FUZZ_SEED=N reruns).
+## A longer run: 10x the examples and a random seed, printed first (TALKBACK_FUZZ_SEED=N reruns it).
 fuzz: install
-	TALKBACK_FUZZ_EXAMPLES=$${TALKBACK_FUZZ_EXAMPLES:-200} TALKBACK_FUZZ_SEED=$${TALKBACK_FUZZ_SEED:-random} \
+	@seed=$${TALKBACK_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "TALKBACK_FUZZ_SEED=$$seed"; \
+	TALKBACK_FUZZ_EXAMPLES=$${TALKBACK_FUZZ_EXAMPLES:-200} TALKBACK_FUZZ_SEED=$$seed \
 	  $(PY) -m pytest -q -m fuzz --timeout=0 tests/test_fuzz_api.py
 
 lint: install
