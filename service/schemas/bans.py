@@ -4,6 +4,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from service.core.bans import PUBLIC_REASON_MAX, REASON_MAX, SCOPE_HELP, VALUE_MAX, parse_until
 from service.models import MAX_ID, BanKind, BanTarget
+from service.schemas.booleans import StrictBoolean
 from service.schemas.fields import TrimmedString, UTCDateTime
 
 TARGETS = [member.value for member in BanTarget]
@@ -46,7 +47,7 @@ class BanCreateSchema(Schema):
             "`comment_id` to ban on the comment's site."
         },
     )
-    all = fields.Boolean(
+    all = StrictBoolean(
         load_default=False,
         metadata={"description": "Ban on every site (operators only)."},
     )
@@ -102,7 +103,7 @@ class BanCreateSchema(Schema):
             "hold ban, which its commenter is never shown."
         },
     )
-    reject_existing = fields.Boolean(
+    reject_existing = StrictBoolean(
         load_default=False,
         metadata={
             "description": "Also reject the target's pending, held and approved comments "

@@ -17,15 +17,21 @@ class CommentSubmitSchema(Schema):
         unknown = RAISE
 
     author_name = TrimmedString(required=True, validate=validate.Length(min=1, max=60))
-    author_email = EmailAddress(load_default=None, validate=validate.Length(max=254))
+    author_email = EmailAddress(
+        load_default=None, validate=validate.Length(max=254), metadata={"format": "email"}
+    )
     title = TrimmedString(load_default=None, validate=validate.Length(max=120))
     body = TrimmedString(required=True, validate=validate.Length(min=1, max=5000))
     parent_id = fields.Integer(
         load_default=None, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
     )
     commenter_key = fields.String(load_default=None, validate=COMMENTER_KEY)
+    # "uri", JSON Schema's name for it (apispec writes "url", which no validator knows).
     article_url = fields.Url(
-        load_default=None, schemes={"http", "https"}, validate=validate.Length(max=2000)
+        load_default=None,
+        schemes={"http", "https"},
+        validate=validate.Length(max=2000),
+        metadata={"format": "uri", "pattern": "^https?://"},
     )
     article_title = TrimmedString(load_default=None, validate=validate.Length(max=300))
 

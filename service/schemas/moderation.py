@@ -6,6 +6,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from service.core.moderation import ACTIONS, QUEUES, SORTS
 from service.models import MAX_ID
+from service.schemas.booleans import StrictBoolean
 from service.schemas.comments import COMMENTER_KEY
 from service.schemas.errors import ErrorSchema
 from service.schemas.fields import TrimmedString, UTCDateTime
@@ -382,7 +383,7 @@ class PremoderationSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    premoderated = fields.Boolean(
+    premoderated = StrictBoolean(
         required=True,
         metadata={"description": "true: every new comment on the article waits for a moderator."},
     )
@@ -394,7 +395,7 @@ class ClosingSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    closed = fields.Boolean(
+    closed = StrictBoolean(
         required=True,
         metadata={"description": "true: the thread stays readable but takes no new comments."},
     )

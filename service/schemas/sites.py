@@ -9,6 +9,7 @@ from limits import parse_many
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from service.core.origins import InvalidOriginError, normalize_origin
+from service.schemas.booleans import StrictBoolean
 from service.schemas.fields import TrimmedString, UTCDateTime
 from service.schemas.moderation import NaiveUTCDateTime
 
@@ -222,7 +223,7 @@ class PolicySchema(Schema):
         validate=validate.Range(min=0, max=1000, error="Use a whole number from 0 to 1000."),
         metadata={"description": "Hold the first N comments of a commenter new to the site."},
     )
-    hold_links = fields.Boolean(
+    hold_links = StrictBoolean(
         allow_none=True,
         metadata={"description": "Hold every comment with a link to a domain not allowed."},
     )
