@@ -4,8 +4,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from service.core.bans import PUBLIC_REASON_MAX, REASON_MAX, SCOPE_HELP, VALUE_MAX, parse_until
 from service.models import MAX_ID, BanKind, BanTarget
-from service.schemas.booleans import StrictBoolean
-from service.schemas.fields import TrimmedString, UTCDateTime
+from service.schemas.fields import StrictBoolean, TrimmedString, UTCDateTime
 
 TARGETS = [member.value for member in BanTarget]
 KINDS = [member.value for member in BanKind]

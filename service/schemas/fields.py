@@ -31,3 +31,16 @@ class EmailAddress(fields.String):
             return validate_email(text, check_deliverability=False).normalized
         except EmailNotValidError as error:
             raise ValidationError(f"Not a valid email address: {error}") from error
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only, as the OpenAPI document (type: boolean) says.
+
+    marshmallow's Boolean also takes 1, 0, "yes", "on" and the like, so the API accepted requests
+    its published schema forbids.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

@@ -6,10 +6,9 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from service.core.moderation import ACTIONS, QUEUES, SORTS
 from service.models import MAX_ID
-from service.schemas.booleans import StrictBoolean
 from service.schemas.comments import COMMENTER_KEY
 from service.schemas.errors import ErrorSchema
-from service.schemas.fields import TrimmedString, UTCDateTime
+from service.schemas.fields import StrictBoolean, TrimmedString, UTCDateTime
 
 STATUSES = ["pending", "held", "approved", "rejected", "deleted"]
 BULK_MAX = 100

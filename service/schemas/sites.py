@@ -9,8 +9,7 @@ from limits import parse_many
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from service.core.origins import InvalidOriginError, normalize_origin
-from service.schemas.booleans import StrictBoolean
-from service.schemas.fields import TrimmedString, UTCDateTime
+from service.schemas.fields import StrictBoolean, TrimmedString, UTCDateTime
 from service.schemas.moderation import NaiveUTCDateTime
 
 LANGUAGES = ("en", "he")
