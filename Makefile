@@ -71,9 +71,11 @@ screenshots: install
 
 ## The fault suite (docs/reliability.md): its own PostgreSQL and Redis, the stack under load while
 ## workers, API processes, Redis and PostgreSQL are killed; FAULTS_ARGS="--comments N --rate R".
+## Then the Redis Sentinel case: a master, a replica, three sentinels, failed over twice under load.
 .PHONY: faults
 faults: install
 	$(PY) -m tests.reliability.faults $(FAULTS_ARGS)
+	$(PY) -m tests.reliability.sentinel $(SENTINEL_ARGS)
 
 ## The benchmarks (docs/performance.md). PEER_BENCH=DIR (e.g. ../shared/peer-bench) adds Isso to
 ## bench/http.py; DATABASE_URL/REDIS_URL pick the servers, as for the tests.

@@ -1,6 +1,7 @@
 """The Sentinel fault case: the stack as deployed (gunicorn with gunicorn.conf.py, two moderation
 workers, the sweeper) on a Redis master, a replica and three sentinels of its own, and a fresh
-database on the PostgreSQL server in DATABASE_URL. Comments arrive at a steady rate while a
+database on the PostgreSQL server in DATABASE_URL (without it, on a PostgreSQL of its own, as
+the fault suite starts one). Comments arrive at a steady rate while a
 reader pages through the threads; mid-run the sentinels fail the master over twice: SENTINEL
 FAILOVER (a planned switch), then kill -9 of the master (a crash).
 
@@ -9,8 +10,8 @@ BOUND_SECONDS of the later of its submission and the end of the last failover, n
 allowed during the switch), every process of the stack still running. Prints a summary and a JSON
 last line; exits 1 with what failed.
 
-Run: `DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
-      .venv/bin/python -m tests.reliability.sentinel [--rate 20 --seconds 60]`
+Run: `.venv/bin/python -m tests.reliability.sentinel [--rate 20 --seconds 60]` (`make faults`
+runs it after the fault suite).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from service.config import database_url
 from service.core.queues import MODERATION_QUEUE
 from service.models import Article, AuditEntry, Comment
 
-from ..helpers import comments_url, temporary_database
+from ..helpers import comments_url, free_port, temporary_database
 from ..scale_support import (
     FLASK,
     Board,
@@ -51,6 +52,7 @@ from ..scale_support import (
     wait_for_workers,
 )
 from ..sentinel_support import MASTER_NAME, REDIS_SERVER, SentinelDeployment
+from .cluster import PostgresServer
 
 # Ports 23200-23204 (Redis) and 23210 (the API), in this branch's range.
 BASE_PORT = 23200
@@ -64,7 +66,7 @@ ALLOWED = {202, 503}
 # Warnings worth counting in the processes' logs: what the failover cost, where.
 LOG_SIGNS = {
     "enqueue skipped (sweeper retries)": "could not enqueue comment",
-    "rate limits not enforced": "rate limits not enforced",
+    "rate limits counted per process": "rate limits counted in this process only",
     "RQ worker restarted": "RQ stopped on an error; starting again",
     "worker reconnect waits": "could not connect to Redis instance",
     "sweeper: redis unreachable": "sweeper: redis unreachable",
@@ -194,12 +196,23 @@ def main(argv: list[str] | None = None) -> int:
     if REDIS_SERVER is None:
         print("redis-server is not installed (apt-get install redis-server)", file=sys.stderr)
         return 2
-    server = os.environ.get("DATABASE_URL", "")
-    if not server.startswith(("postgres://", "postgresql")):
-        print("DATABASE_URL must name a PostgreSQL server (a fresh database is made on it)")
-        return 2
+    own_postgres = None
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql")):
+        own_postgres = PostgresServer(
+            Path(tempfile.mkdtemp(prefix="talkback-sentinel-pg-")) / "postgres", free_port()
+        )
+        own_postgres.start()
+        os.environ["DATABASE_URL"] = own_postgres.url()
+    try:
+        return _run(args, Path(tempfile.mkdtemp(prefix="talkback-sentinel-")))
+    finally:
+        if own_postgres is not None:
+            own_postgres.stop()
+            shutil.rmtree(own_postgres.data.parent.parent, ignore_errors=True)
 
-    folder = Path(tempfile.mkdtemp(prefix="talkback-sentinel-"))
+
+def _run(args: argparse.Namespace, folder: Path) -> int:
+    """Run the case with its folder and DATABASE_URL's server ready."""
     count = int(args.rate * args.seconds)
     # The planned switch a third of the way in, the crash at two thirds.
     plan = [(args.seconds / 3, False), (2 * args.seconds / 3, True)]
