@@ -285,8 +285,9 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start(self, name: str, command: list[str]) -> subprocess.Popen:
-        """Start a process in its own session (so a stuck one can be killed with its children)."""
-        with (self.folder / f"{name}.log").open("wb") as output:
+        """Start a process in its own session (so a stuck one can be killed with its children),
+        appending to its log (a restarted process keeps what its last run logged)."""
+        with (self.folder / f"{name}.log").open("ab") as output:
             process = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT,

@@ -195,19 +195,9 @@ class SupervisedStack(Stack):
         self.restarts: list[tuple[str, int, bool]] = []  # name, exit status, killed by the suite
 
     def start(self, name: str, command: list[str]) -> subprocess.Popen:
-        """Start a process, appending to its log (a restart keeps what the last run logged)."""
+        """Start a process and remember its command, to start it again after it dies."""
         self.commands[name] = command
-        with (self.folder / f"{name}.log").open("ab") as output:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.processes[name] = process
-        return process
+        return super().start(name, command)
 
     def restart_dead(self) -> None:
         """Start again every process that has exited."""
