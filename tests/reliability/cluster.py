@@ -17,27 +17,24 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+import sqlalchemy as sa
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker
 
 from service.core.queues import moderation_queue
+from service.models import AuditEntry, Comment, Site
 
 from ..helpers import REPO_ROOT, free_port
 from ..scale_support import FLASK, Stack, stack_env
 
 SITE = "faults"
 DATABASE = "talkback"
-
-
-def utcnow() -> datetime:
-    """Naive UTC now, as the database stores times."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def postgres_bin() -> Path:
@@ -438,3 +435,27 @@ def _local_ports_to(pid: int, remote_port: int) -> set[int]:
                 if fields[9] in inodes and int(fields[2].rsplit(":", 1)[1], 16) == remote_port:
                     ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+def collect(engine: sa.Engine, site_key: str) -> tuple[dict, dict]:
+    """Every comment of a site (id → row with status and decided_at) and every comment's audit
+    trail (id → [(actor, from_status, to_status)], oldest first)."""
+    comments, audit, sites = Comment.__table__, AuditEntry.__table__, Site.__table__
+    with engine.connect() as connection:
+        site_id = connection.scalar(sa.select(sites.c.id).where(sites.c.key == site_key))
+        rows = {
+            row.id: row
+            for row in connection.execute(
+                sa.select(comments.c.id, comments.c.status, comments.c.decided_at).where(
+                    comments.c.site_id == site_id
+                )
+            )
+        }
+        trails = defaultdict(list)
+        for entry in connection.execute(
+            sa.select(
+                audit.c.comment_id, audit.c.actor, audit.c.from_status, audit.c.to_status
+            ).order_by(audit.c.id)
+        ):
+            trails[entry.comment_id].append((entry.actor, entry.from_status, entry.to_status))
+    return rows, dict(trails)

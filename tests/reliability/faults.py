@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,11 +29,11 @@ from rq.registry import FailedJobRegistry
 
 from service.config import database_url
 from service.core.queues import moderation_queue
-from service.models import AuditEntry, Comment, Site
+from service.models import Comment, utcnow
 
 from ..helpers import comments_url
 from ..scale_support import CommentTexts, HttpClient
-from .cluster import SITE, Cluster, utcnow
+from .cluster import SITE, Cluster, collect
 
 ARTICLES = [f"fault-story-{number}" for number in range(1, 9)]
 # The checks' bound: every accepted comment is decided within this many seconds of the later of
@@ -49,7 +49,7 @@ ABUSIVE_SHARE = 0.03
 # would draw forever.
 MAX_INSULTS = 50
 FINAL = {"approved", "held", "rejected"}
-comments_table, audit_table, sites_table = (m.__table__ for m in (Comment, AuditEntry, Site))
+comments_table = Comment.__table__
 
 
 class Client(HttpClient):
@@ -269,33 +269,6 @@ def drain(engine: sa.Engine, until: float) -> None:
         time.sleep(0.5)
 
 
-def collect(engine: sa.Engine) -> tuple[dict, dict]:
-    """Every comment of the site (id → row) and its audit trail (id → [(actor, from, to)])."""
-    with engine.connect() as connection:
-        site_id = connection.scalar(sa.select(sites_table.c.id).where(sites_table.c.key == SITE))
-        rows = {
-            row.id: row
-            for row in connection.execute(
-                sa.select(
-                    comments_table.c.id,
-                    comments_table.c.status,
-                    comments_table.c.decided_at,
-                ).where(comments_table.c.site_id == site_id)
-            )
-        }
-        trails = defaultdict(list)
-        for entry in connection.execute(
-            sa.select(
-                audit_table.c.comment_id,
-                audit_table.c.actor,
-                audit_table.c.from_status,
-                audit_table.c.to_status,
-            ).order_by(audit_table.c.id)
-        ):
-            trails[entry.comment_id].append((entry.actor, entry.from_status, entry.to_status))
-    return rows, dict(trails)
-
-
 def check(
     run: Run, rows: dict, trails: dict, last_fault_end: datetime, checked_at: datetime
 ) -> tuple[dict, list]:
@@ -461,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         drain(engine, time.monotonic() + BOUND_SECONDS + 10 - since_end)
         drained = time.monotonic()
         checked_at = utcnow()
-        rows, trails = collect(engine)
+        rows, trails = collect(engine, SITE)
         with cluster.redis_client() as redis:
             failed_jobs = len(FailedJobRegistry(queue=moderation_queue(redis)))
         stop.set()

@@ -27,7 +27,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,7 +37,7 @@ from rq.registry import FailedJobRegistry
 
 from service.config import database_url
 from service.core.queues import MODERATION_QUEUE
-from service.models import Article, AuditEntry, Comment
+from service.models import Article, Comment, utcnow
 
 from ..helpers import comments_url, free_port, temporary_database
 from ..scale_support import (
@@ -52,7 +52,7 @@ from ..scale_support import (
     wait_for_workers,
 )
 from ..sentinel_support import MASTER_NAME, REDIS_SERVER, SentinelDeployment
-from .cluster import PostgresServer
+from .cluster import PostgresServer, collect
 
 # Ports 23200-23204 (Redis) and 23210 (the API), in this branch's range.
 BASE_PORT = 23200
@@ -71,11 +71,6 @@ LOG_SIGNS = {
     "worker reconnect waits": "could not connect to Redis instance",
     "sweeper: redis unreachable": "sweeper: redis unreachable",
 }
-
-
-def utcnow() -> datetime:
-    """Now, as the database stores times (naive UTC)."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -108,24 +103,6 @@ def inject(
                 deployment.split_brain,
             )
         )
-
-
-def collect(engine: sa.Engine) -> tuple[dict, dict]:
-    """Every comment's status and times, and every comment's audit trail."""
-    comments, audit = Comment.__table__, AuditEntry.__table__
-    with engine.connect() as connection:
-        rows = {
-            row.id: row
-            for row in connection.execute(
-                sa.select(comments.c.id, comments.c.status, comments.c.decided_at)
-            )
-        }
-        trails = defaultdict(list)
-        for entry in connection.execute(
-            sa.select(audit.c.comment_id, audit.c.actor, audit.c.from_status, audit.c.to_status)
-        ):
-            trails[entry.comment_id].append(entry)
-    return rows, trails
 
 
 def pending(engine: sa.Engine, ids: set[int]) -> int:
@@ -277,7 +254,7 @@ def _run(args: argparse.Namespace, folder: Path) -> int:
                     FailedJobRegistry(MODERATION_QUEUE, connection=watcher).get_job_ids()
                 )
                 logs = {name: stack.log(name) for name in stack.processes}
-            rows, trails = collect(engine)
+            rows, trails = collect(engine, "demo")
         finally:
             engine.dispose()
             deployment.stop()
@@ -287,7 +264,7 @@ def _run(args: argparse.Namespace, folder: Path) -> int:
     late, lags = [], []
     for comment_id, submission in accepted.items():
         row = rows.get(comment_id)
-        decided = [e for e in trails[comment_id] if e.from_status == "pending"]
+        decided = [e for e in trails.get(comment_id, []) if e[1] == "pending"]
         decisions[len(decided)] += 1
         if row is None or row.status not in FINAL or len(decided) != 1:
             continue
