@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from service.core import pagination, readcache
+from service.core import featured, pagination, readcache
 from service.core.comments import (
     ARTICLE_ID_MAX,
     check_article_id,
@@ -117,6 +117,7 @@ THREAD_COLUMNS = (
     Comment.title,
     Comment.body_html,
     Comment.created_at,
+    Comment.featured_at,
 )
 
 
@@ -179,6 +180,7 @@ def _entry(row, replies: list[dict], answered: bool) -> dict | None:
         "body_html": body_html,
         "created_at": _iso(row.created_at),
         "deleted": row.status == CommentStatus.DELETED,
+        "featured": row.featured_at is not None and row.status == CommentStatus.APPROVED,
         "replies": replies,
     }
 
@@ -262,6 +264,8 @@ def _load_thread(
         "comments": [],
         "next_cursor": None,
     }
+    if position is None:
+        page["featured"] = []
     if not exists_yet:
         return page, None
     params = {"article_pk": head.article_pk, "limit_plus_one": limit + 1}
@@ -283,6 +287,14 @@ def _load_thread(
         roots = roots[:limit]
         page["next_cursor"] = encode_cursor(roots[-1].created_at, roots[-1].id)
     page["comments"] = _build_tree(roots, children)
+    if position is None:
+        # Editors' picks lead the first page only; featuring bumps the read cache version.
+        page["featured"] = [
+            {**row._asdict(), "created_at": _iso(row.created_at)}
+            for row in db.session.execute(
+                featured.picks_statement(), {"article_pk": head.article_pk}
+            )
+        ]
     return page, _seconds_until_closing(head)
 
 
