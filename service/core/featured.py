@@ -20,7 +20,7 @@ MAX_PICKS = 10
 
 
 def _set(comment: Comment, featured: bool, actor: str) -> None:
-    # A Core UPDATE, so updated_at (which undo compares with its decision's stamp) stays.
+    # updated_at stays: undo compares it with its decision's stamp.
     values = (
         {"featured_at": utcnow(), "featured_by": actor}
         if featured
@@ -30,6 +30,7 @@ def _set(comment: Comment, featured: bool, actor: str) -> None:
         }
     )
     table = Comment.__table__
+    values["updated_at"] = table.c.updated_at  # as it was, or Core would apply its onupdate
     db.session.execute(update(table).where(table.c.id == comment.id).values(**values))
     readcache.touch_comments(db.session, [comment.id])
     operator_log.record_action(
