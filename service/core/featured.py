@@ -71,16 +71,9 @@ def feature_dict(comment: Comment) -> dict:
 
 
 def picks_statement():
-    """An article's editors' picks (bind `article_pk`), newest pick first."""
+    """The ids of an article's editors' picks (bind `article_pk`), newest pick first."""
     return (
-        select(
-            Comment.id,
-            Comment.parent_id,
-            Comment.author_name,
-            Comment.title,
-            Comment.body_html,
-            Comment.created_at,
-        )
+        select(Comment.id)
         .where(
             Comment.article_id == bindparam("article_pk"),
             Comment.featured_at.is_not(None),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from service.core import featured, pagination, readcache
@@ -142,16 +142,26 @@ def _page_statement(newest_first: bool, after: bool):
         else (Comment.created_at.asc(), Comment.id.asc())
     )
     page = roots.order_by(*order).limit(bindparam("limit_plus_one")).cte("page")
-    return union_all(
-        select(*THREAD_COLUMNS).join(page, Comment.id == page.c.id),
-        select(*THREAD_COLUMNS)
+    in_thread = literal_column("0").label("pick")
+    members = [
+        select(*THREAD_COLUMNS, in_thread).join(page, Comment.id == page.c.id),
+        select(*THREAD_COLUMNS, in_thread)
         .join(page, Comment.root_id == page.c.id)
         .where(
             Comment.parent_id.is_not(None),
             Comment.status.in_(VISIBLE),
             Comment.shadow.is_(False),
         ),
-    )
+    ]
+    if not after:
+        # The first page leads with the editors' picks (rows marked pick = 1), same query.
+        picks = featured.picks_statement().cte("picks")
+        members.append(
+            select(*THREAD_COLUMNS, literal_column("1").label("pick")).join(
+                picks, Comment.id == picks.c.id
+            )
+        )
+    return union_all(*members)
 
 
 def _iso(moment: datetime) -> str:
@@ -273,9 +283,11 @@ def _load_thread(
         params["after_time"], params["after_id"] = position
     rows = db.session.execute(_page_statement(sort == "newest", bool(position)), params).all()
 
-    roots, children = [], {}
+    roots, children, picks = [], {}, []
     for row in rows:
-        if row.parent_id is None:
+        if row.pick:
+            picks.append(row)
+        elif row.parent_id is None:
             roots.append(row)
         else:
             children.setdefault(row.parent_id, []).append(row)
@@ -289,11 +301,17 @@ def _load_thread(
     page["comments"] = _build_tree(roots, children)
     if position is None:
         # Editors' picks lead the first page only; featuring bumps the read cache version.
+        picks.sort(key=lambda row: (row.featured_at, row.id), reverse=True)
         page["featured"] = [
-            {**row._asdict(), "created_at": _iso(row.created_at)}
-            for row in db.session.execute(
-                featured.picks_statement(), {"article_pk": head.article_pk}
-            )
+            {
+                "id": row.id,
+                "parent_id": row.parent_id,
+                "author_name": row.author_name,
+                "title": row.title,
+                "body_html": row.body_html,
+                "created_at": _iso(row.created_at),
+            }
+            for row in picks
         ]
     return page, _seconds_until_closing(head)
 
