@@ -170,7 +170,9 @@ def measure_paced(
     log(
         f"{name}: {rate:.1f} req/s ({args.pages} pages every {args.interval:g} s), {args.seconds} s"
     )
-    time.sleep(2)  # let statistics from the warm-up settle
+    # PostgreSQL's backends flush their statistics up to 10 s after they go idle: wait for the
+    # seeding's and warm-up's, so the count is the polls' own.
+    time.sleep(11)
     hits0, misses0 = scrape(api.base)
     transactions0 = database_transactions(env["DATABASE_URL"])
     calls0, redis_cpu0 = redis_figures(env["REDIS_URL"])
@@ -178,7 +180,7 @@ def measure_paced(
     run = paced(url, headers, rate, args.seconds, expect)
     cpu = api_cpu(api.process.pid) - cpu0
     calls1, redis_cpu1 = redis_figures(env["REDIS_URL"])
-    time.sleep(2)  # PostgreSQL flushes its statistics a moment later
+    time.sleep(11)  # as above
     transactions1 = database_transactions(env["DATABASE_URL"])
     hits1, misses1 = scrape(api.base)
     per_minute = 60 / run["seconds"] * 1000 / args.pages
@@ -216,6 +218,24 @@ def measure_paced(
         f"{row['live_cache_misses_db_queries']:.0f} cache misses, "
         f"{row['database_transactions']} transactions"
     )
+    return row
+
+
+def paced_hello(hello, args: argparse.Namespace) -> dict:
+    """hello-world at the same pace: the baseline CPU of a request that does nothing."""
+    rate = args.pages / args.interval
+    log(f"paced hello: {rate:.1f} req/s, {args.seconds} s")
+    cpu0 = api_cpu(hello.process.pid)
+    run = paced(f"{hello.base}/hello", {}, rate, args.seconds, 200)
+    cpu = api_cpu(hello.process.pid) - cpu0
+    per_minute = 60 / run["seconds"] * 1000 / args.pages
+    row = {
+        "scenario": "paced hello",
+        **{key: round(value, 2) for key, value in run.items() if key != "statuses"},
+        "api_cpu_s_per_1000_pages_per_minute": round(cpu * per_minute, 3),
+        "api_cpu_ms_per_poll": round(1000 * cpu / run["requests"], 3),
+    }
+    log(f"  {row['api_cpu_s_per_1000_pages_per_minute']} CPU-s per 1,000 pages per minute")
     return row
 
 
@@ -285,6 +305,12 @@ def main() -> None:
                         args,
                     ),
                 ]
+                baseline = paced_hello(hello, args)
+                for row in rows:
+                    row["cpu_ratio_to_hello"] = round(
+                        row["api_cpu_ms_per_poll"] / baseline["api_cpu_ms_per_poll"], 2
+                    )
+                rows.append(baseline)
                 plain = write_lua(directory, "get", "")
                 conditional = write_lua(
                     directory, "conditional", f'wrk.headers["If-None-Match"] = [[{etag}]]\n'
@@ -303,12 +329,15 @@ def main() -> None:
         f"{'API CPU-s':>11}{'Redis CPU-s':>13}{'ms/poll':>9}{'Redis cmd':>11}{'DB q':>6}"
     )
     for row in rows:
+        hello_row = row["scenario"] == "paced hello"
         print(
             f"{row['scenario']:<34}{row['rps']:>7.1f}{row['p50_ms']:>8.1f}{row['p99_ms']:>8.1f}"
             f"{row['api_cpu_s_per_1000_pages_per_minute']:>11.3f}"
-            f"{row['redis_cpu_s_per_1000_pages_per_minute']:>13.3f}"
-            f"{row['api_cpu_ms_per_poll']:>9.3f}{row['redis_commands_per_poll']:>11.2f}"
-            f"{row['live_cache_misses_db_queries']:>6.0f}"
+            + ("" if hello_row else f"{row['redis_cpu_s_per_1000_pages_per_minute']:>13.3f}")
+            + f"{'':>13}" * hello_row
+            + f"{row['api_cpu_ms_per_poll']:>9.3f}"
+            + ("" if hello_row else f"{row['redis_commands_per_poll']:>11.2f}")
+            + ("" if hello_row else f"{row['live_cache_misses_db_queries']:>6.0f}")
         )
     print("(CPU-s: CPU seconds per 1,000 open pages per minute)\n")
     print(f"{'flat out (wrk)':<34}{'c':>4}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'x hello':>9}")
