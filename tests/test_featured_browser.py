@@ -19,6 +19,8 @@ pytestmark = pytest.mark.browser
 
 PICKED = "A careful account of the bridge's history, worth reading first."
 OTHER = "A plain comment further down the thread."
+# The widget's strings use a typographic apostrophe (U+2019).
+PICKS, PICK = "Editors\u2019 picks", "Editor\u2019s pick"
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def test_the_featured_comment_shows_on_top_with_its_label(server, page):
     seed("a1", OTHER, name="Noa")
     featured.feature(picked, actor="moderator:mia")
     page.goto(server.page("a1"))
-    picks = widget(page).get_by_role("region", name="Editors’ picks")
+    picks = widget(page).get_by_role("region", name=PICKS)
     expect(picks).to_be_visible()
     expect(picks.locator(".tb-body")).to_have_text(PICKED)
     expect(picks.get_by_role("heading", name="History")).to_be_visible()
@@ -41,11 +43,12 @@ def test_the_featured_comment_shows_on_top_with_its_label(server, page):
     assert page.locator("#talkback").evaluate(
         """host => {
             const root = host.shadowRoot;
-            const picks = root.querySelector(".tb-picks"), thread = root.querySelector(".tb-thread:not(.tb-picks *)");
+            const picks = root.querySelector(".tb-picks");
+            const thread = root.querySelector(".tb-thread:not(.tb-picks *)");
             return !!(picks.compareDocumentPosition(thread) & Node.DOCUMENT_POSITION_FOLLOWING);
         }"""
     )
-    expect(widget_comment(page, PICKED).locator(".tb-pick")).to_have_text("Editor’s pick")
+    expect(widget_comment(page, PICKED).locator(".tb-pick")).to_have_text(PICK)
     expect(widget_comment(page, OTHER).locator(".tb-pick")).to_have_count(0)
     assert axe(page) == []
     assert page.problems == []
