@@ -213,3 +213,20 @@ def test_moderators_cards_say_featured(client, feature, tokens):
         f"{API}/queues/approved", headers={"Authorization": f"Bearer {tokens['alice']}"}
     ).json
     assert {card["id"]: card["featured"] for card in page["comments"]} == {comment.id: True}
+
+
+def test_a_pick_later_shadowed_is_not_listed(client, feature):
+    from service.core import readcache
+
+    shadowed = make_comment(demo(), "approved")
+    kept = make_comment(demo(), "approved")
+    assert feature(shadowed.id).status_code == 200
+    assert feature(kept.id).status_code == 200
+    assert len(thread(client)["featured"]) == 2
+    # As a shadow ban's bulk update does: the row changes behind the ORM, then the cache is told.
+    db.session.execute(db.update(Comment).where(Comment.id == shadowed.id).values(shadow=True))
+    readcache.touch_comments(db.session, [shadowed.id])
+    db.session.commit()
+    page = thread(client)
+    assert [pick["id"] for pick in page["featured"]] == [kept.id]
+    assert in_place(page) == {kept.id: True}
