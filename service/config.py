@@ -169,6 +169,9 @@ class Config:
     # a page could stay stale if Redis was unreachable when a change was published.
     READ_CACHE_SECONDS = _env_int("TALKBACK_READ_CACHE_SECONDS", 300)
     COUNTS_MAX_ARTICLES = 100
+    # The live "N new comments" poll: browsers and CDNs may reuse an answer this long (a few
+    # seconds late is fine for a hint, and a CDN then answers most of a hot thread's polls).
+    LIVE_MAX_AGE_SECONDS = _env_int("TALKBACK_LIVE_MAX_AGE", 5)
 
     # flask-smorest: the OpenAPI document is served at /api/v1/openapi.json.
     API_TITLE = "Talkback"

@@ -177,6 +177,9 @@ class Comment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     decided_at: Mapped[datetime | None]
+    # An editors' pick: when and by whom it was featured (NULL: not featured).
+    featured_at: Mapped[datetime | None]
+    featured_by: Mapped[str | None] = mapped_column(String(100))
 
     article: Mapped[Article] = relationship()
 

@@ -38,7 +38,8 @@ HOST_PAGE = """<!doctype html>
 <h1>Test article</h1>
 <div id="talkback"></div>
 <script src="{{ api }}/embed.js" data-site="demo" data-article="{{ article }}"
-  {% if limit %}data-limit="{{ limit }}"{% endif %} async></script>
+  {% if limit %}data-limit="{{ limit }}"{% endif %}
+  {% if live %}data-live="{{ live }}"{% endif %} async></script>
 </body></html>"""
 
 # A list page with many stories, to see count.js split its requests.
@@ -62,9 +63,13 @@ class LiveServer:
         self.page_origin = f"http://localhost:{self.port}"
         self.api_origin = f"http://127.0.0.1:{self.port}"
 
-    def page(self, article: str = "a1", lang: str = "en", limit: int | None = None) -> str:
-        """Return the URL of a host page embedding the widget for an article."""
+    def page(
+        self, article: str = "a1", lang: str = "en", limit: int | None = None, live: str = ""
+    ) -> str:
+        """Return the URL of a host page embedding the widget for an article (`live`: seconds
+        between live polls at first, data-live)."""
         query = f"article={article}&lang={lang}" + (f"&limit={limit}" if limit else "")
+        query += f"&live={live}" if live else ""
         return f"{self.page_origin}/test-host?{query}"
 
     def list_page(self, count: int) -> str:
@@ -85,6 +90,7 @@ def _host_page() -> Response:
         article=request.args.get("article", "a1"),
         lang=request.args.get("lang", "en"),
         limit=request.args.get("limit"),
+        live=request.args.get("live"),
     )
 
 

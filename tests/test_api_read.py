@@ -22,6 +22,7 @@ def test_unknown_article_reads_as_empty(client, site):
         "count": 0,
         "comments": [],
         "next_cursor": None,
+        "featured": [],
     }
 
 
@@ -53,6 +54,7 @@ def test_only_approved_comments_are_served(client, site, run_worker):
         "body_html",
         "created_at",
         "deleted",
+        "featured",
         "replies",
     }
     assert served["created_at"].endswith("+00:00")

@@ -279,6 +279,7 @@ def test_a_card_has_everything_the_console_shows(call, sites):
         "commenter",
         "reports",
         "shadow",
+        "featured",
         "ban_targets",
     ]
     assert card["id"] == comment.id
@@ -959,6 +960,7 @@ def test_the_openapi_document_describes_the_moderation_api(client):
         f"{API}/comments/{{comment_id}}/decision",
         f"{API}/decisions",
         f"{API}/comments/{{comment_id}}/undo",
+        f"{API}/comments/{{comment_id}}/feature",
         f"{API}/events",
         f"{API}/audit",
         f"{API}/summary",

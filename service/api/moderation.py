@@ -8,7 +8,7 @@ from flask import jsonify
 from flask.views import MethodView
 
 from service.api import Blueprint, documented_errors
-from service.core import articles, moderation
+from service.core import articles, featured, moderation
 from service.core.moderation import Period, StaleDecisionError
 from service.schemas import moderation as schemas
 from service.schemas.errors import ErrorSchema
@@ -111,6 +111,34 @@ class BulkDecisions(MethodView):
             site_ids=auth.current_site_ids(),
         )
         return {"results": results}
+
+
+@bp.route("/comments/<int:comment_id>/feature")
+class Feature(MethodView):
+    """A comment as an editors' pick, shown above its thread."""
+
+    @bp.doc(security=SECURITY)
+    @bp.response(200, schemas.FeatureResultSchema)
+    @bp.alt_response(
+        409, schema=ErrorSchema, description="Only a published (approved, not shadowed) comment."
+    )
+    @_errors(401, 403, 404)
+    def put(self, comment_id):
+        """Feature a published comment (again: it moves to the top of the picks); logged."""
+        comment = featured.feature(
+            comment_id, actor=auth.current_actor(), site_ids=auth.current_site_ids()
+        )
+        return featured.feature_dict(comment)
+
+    @bp.doc(security=SECURITY)
+    @bp.response(200, schemas.FeatureResultSchema)
+    @_errors(401, 403, 404)
+    def delete(self, comment_id):
+        """Take a comment off the editors' picks (fine if it is not one); logged."""
+        comment = featured.unfeature(
+            comment_id, actor=auth.current_actor(), site_ids=auth.current_site_ids()
+        )
+        return featured.feature_dict(comment)
 
 
 @bp.route("/comments/<int:comment_id>/undo")

@@ -4,12 +4,13 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 
 from service.api import Blueprint
-from service.core import comments, reports, threads
+from service.core import comments, live, reports, threads
 from service.schemas.comments import (
     CommentSubmitSchema,
     CountsQuerySchema,
     CountsSchema,
     DeleteTokenHeaderSchema,
+    LiveSchema,
     OwnCommentSchema,
     SubmittedSchema,
     ThreadQuerySchema,
@@ -18,7 +19,7 @@ from service.schemas.comments import (
 from service.schemas.errors import ErrorSchema
 from service.schemas.reports import ReportReceivedSchema, ReportSubmitSchema
 from service.web import ratelimit
-from service.web.fastread import thread_cache_control
+from service.web.fastread import live_cache_control, thread_cache_control
 
 bp = Blueprint(
     "public", __name__, url_prefix="/api/v1", description="Reading and writing comments."
@@ -82,6 +83,28 @@ class ArticleComments(MethodView):
             referrer=request.headers.get("Referer"),
         )
         return comments.submit_comment(site, article, data, client)
+
+
+@bp.route("/sites/<string:site>/articles/<string:article>/live")
+class ArticleLive(MethodView):
+    """Whether an article's thread has new comments, for open pages that poll."""
+
+    @documents_etag
+    @bp.response(200, LiveSchema)
+    @bp.alt_response(404, schema=ErrorSchema, description="Unknown site.")
+    @bp.alt_response(422, schema=ErrorSchema, description="Invalid site key or article id.")
+    def get(self, site, article):
+        """The approved comment count and the latest approved id; poll with If-None-Match."""
+        state = live.live_state(site, article)
+        unchanged = request.if_none_match.contains(state.etag)
+        response = Response(
+            None if unchanged else state.body,
+            status=304 if unchanged else 200,
+            mimetype="application/json",
+        )
+        response.set_etag(state.etag)
+        response.headers["Cache-Control"] = live_cache_control(current_app.config)
+        return response
 
 
 @bp.route("/comments/<int:comment_id>")

@@ -331,6 +331,7 @@ def delete_own_comment(comment_id: int, token: str | None) -> None:
     comment.body_html = ""
     comment.body_text = ""
     comment.author_name = ""
+    comment.featured_at = comment.featured_by = None
     db.session.add(
         AuditEntry(
             comment_id=comment.id,

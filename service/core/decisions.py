@@ -45,6 +45,9 @@ def record_decisions(
             "decided_at": now,
             "updated_at": now,
         }
+        if record.status != CommentStatus.APPROVED:
+            # A rejected (or re-held) comment is no editors' pick any more.
+            values["featured_at"] = values["featured_by"] = None
         if record.toxicity is not None:
             values["toxicity_score"] = record.toxicity
         if record.spam is not None:

@@ -41,6 +41,8 @@ ARTICLE_VERSION = PREFIX + "article:"
 PAGE = PREFIX + "page:"
 COUNT = PREFIX + "count:"
 SITE_SETTINGS = PREFIX + "settings:"
+# The live poll's answer (approved count, latest id) under the article's version.
+LIVE = PREFIX + "live:"
 # A version lives twice as long as a page (each page stored renews it); when it expires the
 # next read picks a new one, so junk article ids cost Redis minutes, not days.
 MIN_VERSION_SECONDS = 60
@@ -94,6 +96,23 @@ if not site then
   redis.call('SET', KEYS[1], site, 'EX', ARGV[2])
 end
 return {site, redis.call('GET', ARGV[3] .. site) or false}
+"""
+
+
+# The article's version (started if new), the live answer stored under it and the site's
+# request settings (for CORS), in one round trip: the whole cost of a live poll in steady state.
+LOOKUP_LIVE = """
+local article = redis.call('GET', KEYS[2])
+if not article then
+  article = ARGV[1]
+  redis.call('SET', KEYS[2], article, 'EX', ARGV[2])
+end
+local site = redis.call('GET', KEYS[1])
+return {
+  article,
+  redis.call('GET', ARGV[3] .. article) or false,
+  site and redis.call('GET', ARGV[4] .. site) or false,
+}
 """
 
 
@@ -271,6 +290,31 @@ def store_settings(version: str, settings: bytes) -> None:
         redis_connection().set(SITE_SETTINGS + version, settings, ex=seconds())
     except RedisError as error:
         _redis_failed(error, "settings")
+
+
+def lookup_live(site_key: str, article_id: str) -> tuple[str, bytes | None, bytes | None] | None:
+    """Return the article's version, the live answer and the site's settings cached, or None."""
+    if not _usable():
+        return None
+    _retry_lost_bumps()
+    try:
+        article, live, settings = _script("live", LOOKUP_LIVE)(
+            keys=[_site_key(site_key), _article_key(site_key, article_id)],
+            args=[_fresh(), _version_seconds(), LIVE, SITE_SETTINGS],
+        )
+    except RedisError as error:
+        _redis_failed(error, "live")
+        return None
+    READ_CACHE.labels(kind="live", result="miss" if live is None else "hit").inc()
+    return article.decode(), live, settings
+
+
+def store_live(version: str, live: bytes) -> None:
+    """Keep an article's live answer under the version it was looked up at."""
+    try:
+        redis_connection().set(LIVE + version, live, ex=seconds())
+    except RedisError as error:
+        _redis_failed(error, "live")
 
 
 # Changes: collected per session while a transaction runs, published when it commits.

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from service.core import pagination, readcache
+from service.core import featured, pagination, readcache
 from service.core.comments import (
     ARTICLE_ID_MAX,
     check_article_id,
@@ -117,6 +117,7 @@ THREAD_COLUMNS = (
     Comment.title,
     Comment.body_html,
     Comment.created_at,
+    Comment.featured_at,
 )
 
 
@@ -141,16 +142,26 @@ def _page_statement(newest_first: bool, after: bool):
         else (Comment.created_at.asc(), Comment.id.asc())
     )
     page = roots.order_by(*order).limit(bindparam("limit_plus_one")).cte("page")
-    return union_all(
-        select(*THREAD_COLUMNS).join(page, Comment.id == page.c.id),
-        select(*THREAD_COLUMNS)
+    in_thread = literal_column("0").label("pick")
+    members = [
+        select(*THREAD_COLUMNS, in_thread).join(page, Comment.id == page.c.id),
+        select(*THREAD_COLUMNS, in_thread)
         .join(page, Comment.root_id == page.c.id)
         .where(
             Comment.parent_id.is_not(None),
             Comment.status.in_(VISIBLE),
             Comment.shadow.is_(False),
         ),
-    )
+    ]
+    if not after:
+        # The first page leads with the editors' picks (rows marked pick = 1), same query.
+        picks = featured.picks_statement().cte("picks")
+        members.append(
+            select(*THREAD_COLUMNS, literal_column("1").label("pick")).join(
+                picks, Comment.id == picks.c.id
+            )
+        )
+    return union_all(*members)
 
 
 def _iso(moment: datetime) -> str:
@@ -179,6 +190,7 @@ def _entry(row, replies: list[dict], answered: bool) -> dict | None:
         "body_html": body_html,
         "created_at": _iso(row.created_at),
         "deleted": row.status == CommentStatus.DELETED,
+        "featured": row.featured_at is not None and row.status == CommentStatus.APPROVED,
         "replies": replies,
     }
 
@@ -262,6 +274,8 @@ def _load_thread(
         "comments": [],
         "next_cursor": None,
     }
+    if position is None:
+        page["featured"] = []
     if not exists_yet:
         return page, None
     params = {"article_pk": head.article_pk, "limit_plus_one": limit + 1}
@@ -269,9 +283,11 @@ def _load_thread(
         params["after_time"], params["after_id"] = position
     rows = db.session.execute(_page_statement(sort == "newest", bool(position)), params).all()
 
-    roots, children = [], {}
+    roots, children, picks = [], {}, []
     for row in rows:
-        if row.parent_id is None:
+        if row.pick:
+            picks.append(row)
+        elif row.parent_id is None:
             roots.append(row)
         else:
             children.setdefault(row.parent_id, []).append(row)
@@ -283,6 +299,20 @@ def _load_thread(
         roots = roots[:limit]
         page["next_cursor"] = encode_cursor(roots[-1].created_at, roots[-1].id)
     page["comments"] = _build_tree(roots, children)
+    if position is None:
+        # Editors' picks lead the first page only; featuring bumps the read cache version.
+        picks.sort(key=lambda row: (row.featured_at, row.id), reverse=True)
+        page["featured"] = [
+            {
+                "id": row.id,
+                "parent_id": row.parent_id,
+                "author_name": row.author_name,
+                "title": row.title,
+                "body_html": row.body_html,
+                "created_at": _iso(row.created_at),
+            }
+            for row in picks
+        ]
     return page, _seconds_until_closing(head)
 
 

@@ -69,7 +69,19 @@ class ThreadCommentSchema(Schema):
     deleted = fields.Boolean(
         metadata={"description": "A tombstone: the author deleted it, replies remain."}
     )
+    featured = fields.Boolean(metadata={"description": "An editors' pick."})
     replies = fields.List(fields.Nested(lambda: ThreadCommentSchema()))
+
+
+class PickSchema(Schema):
+    """An editors' pick as listed above the thread (its replies stay in place)."""
+
+    id = fields.Integer()
+    parent_id = fields.Integer(allow_none=True)
+    author_name = fields.String()
+    title = fields.String(allow_none=True)
+    body_html = fields.String()
+    created_at = UTCDateTime()
 
 
 class ArticleSchema(Schema):
@@ -97,6 +109,26 @@ class ThreadSchema(Schema):
     count = fields.Integer(metadata={"description": "Approved comments on the article."})
     comments = fields.List(fields.Nested(ThreadCommentSchema))
     next_cursor = fields.String(allow_none=True)
+    featured = fields.List(
+        fields.Nested(PickSchema),
+        metadata={
+            "description": "First page only: the editors' picks, newest pick first (at most 10)."
+        },
+    )
+
+
+class LiveSchema(Schema):
+    """What an open page polls to know whether its thread has new comments."""
+
+    version = fields.String(
+        metadata={"description": "Changes whenever `approved` or `latest` does (also the ETag)."}
+    )
+    approved = fields.Integer(
+        metadata={"description": "Approved visible comments on the article, replies included."}
+    )
+    latest = fields.Integer(
+        allow_none=True, metadata={"description": "The newest approved comment's id, if any."}
+    )
 
 
 class OwnCommentSchema(Schema):

@@ -134,6 +134,7 @@ class CardSchema(Schema):
     shadow = fields.Boolean(
         metadata={"description": "Sent under a shadow ban: only its author sees it published."}
     )
+    featured = fields.Boolean(metadata={"description": "An editors' pick, shown above its thread."})
     ban_targets = fields.List(
         fields.String(),
         metadata={
@@ -415,3 +416,12 @@ class PremoderatedArticlesSchema(Schema):
     """A site's pre-moderated articles, the latest created first."""
 
     articles = fields.List(fields.Nested(ArticlePremoderationSchema))
+
+
+class FeatureResultSchema(Schema):
+    """A comment's editors' pick state after featuring or unfeaturing it."""
+
+    id = fields.Integer()
+    featured = fields.Boolean()
+    featured_at = UTCDateTime(allow_none=True)
+    featured_by = fields.String(allow_none=True)

@@ -28,6 +28,10 @@ from service.web import cors
 
 THREAD_PATH = re.compile(r"/api/v1/sites/([^/]+)/articles/([^/]+)/comments")
 ENDPOINT = "public.ArticleComments"
+# The live poll (service.core.live): open pages ask it every 15 s or so, so a cached answer
+# skips Flask the same way.
+LIVE_PATH = re.compile(r"/api/v1/sites/([^/]+)/articles/([^/]+)/live")
+LIVE_ENDPOINT = "public.ArticleLive"
 SORTS = ("newest", "oldest")
 LIMIT = re.compile(r"[0-9]{1,3}")
 CURSOR_MAX = 200
@@ -42,28 +46,50 @@ class FastReads:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET":
-            match = THREAD_PATH.fullmatch(environ.get("PATH_INFO", ""))
-            if match:
+            path = environ.get("PATH_INFO", "")
+            for pattern, endpoint, answer_with in (
+                (THREAD_PATH, ENDPOINT, self._answer),
+                (LIVE_PATH, LIVE_ENDPOINT, self._answer_live),
+            ):
+                match = pattern.fullmatch(path)
+                if not match:
+                    continue
                 started = time.perf_counter()
-                answer = self._answer(environ, match)
+                answer = answer_with(environ, match)
                 if answer is not None:
                     status, headers, body = answer
                     start_response(STATUS_LINES[status], headers)
                     REQUEST_SECONDS.labels(
-                        endpoint=ENDPOINT, method="GET", status=f"{status // 100}xx"
+                        endpoint=endpoint, method="GET", status=f"{status // 100}xx"
                     ).observe(time.perf_counter() - started)
                     return [body]
+                break
         return self.wsgi_app(environ, start_response)
+
+    def _answer_live(self, environ: dict, match: re.Match) -> tuple[int, list, bytes] | None:
+        """Return (status, headers, body) for a cached live answer, or None for the app."""
+        site, article = _path_parts(match)
+        if site is None or not is_valid_article_id(article):
+            return None
+        with self.app.app_context():
+            try:
+                check_site_key(site)
+            except TalkbackError:
+                return None
+            cached = readcache.lookup_live(site, article)
+            if cached is None or cached[1] is None:
+                return None
+            cache_control = live_cache_control(self.app.config)
+        etag, _, body = cached[1].partition(b"\n")
+        return _conditional(
+            environ, threads.RenderedPage(body, etag.decode()), cache_control, cached[2]
+        )
 
     def _answer(self, environ: dict, match: re.Match) -> tuple[int, list, bytes] | None:
         """Return (status, headers, body) for a cache hit, or None to let the app answer."""
-        try:
-            # WSGI gives the path as latin-1 characters of its UTF-8 bytes, as Flask decodes it.
-            site, article = (part.encode("latin-1").decode() for part in match.groups())
-        except UnicodeError:
-            return None
+        site, article = _path_parts(match)
         query = _thread_query(environ.get("QUERY_STRING", ""))
-        if query is None or not is_valid_article_id(article):
+        if site is None or query is None or not is_valid_article_id(article):
             return None
         with self.app.app_context():
             try:
@@ -77,25 +103,41 @@ class FastReads:
             if lookup is None or lookup.page is None:
                 return None
             cache_control = thread_cache_control(self.app.config)
-        headers = []
-        origin = environ.get("HTTP_ORIGIN")
-        if origin:
-            if lookup.settings is None:
-                return None  # the app looks the site's origins up (and caches them)
-            allowed = (json.loads(lookup.settings) or {}).get("allowed_origins") or []
-            if cors.grants(origin, allowed):
-                headers += cors.grant_headers(origin)
-        page = threads.unpack(lookup.page)
-        unchanged = parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(page.etag)
-        common = [
-            ("ETag", quote_etag(page.etag)),
-            ("Cache-Control", cache_control),
-            ("Vary", "Origin"),
-        ]
-        if unchanged:
-            return 304, common + headers, b""
-        content = [("Content-Type", "application/json"), ("Content-Length", str(len(page.body)))]
-        return 200, content + common + headers, page.body
+        return _conditional(environ, threads.unpack(lookup.page), cache_control, lookup.settings)
+
+
+def _path_parts(match: re.Match) -> tuple[str | None, str | None]:
+    """The site key and article id of a matched path (None, None if not UTF-8)."""
+    try:
+        # WSGI gives the path as latin-1 characters of its UTF-8 bytes, as Flask decodes it.
+        site, article = (part.encode("latin-1").decode() for part in match.groups())
+    except UnicodeError:
+        return None, None
+    return site, article
+
+
+def _conditional(
+    environ: dict, page: threads.RenderedPage, cache_control: str, settings: bytes | None
+) -> tuple[int, list, bytes] | None:
+    """Answer a cached page (200, or 304 for its ETag) with CORS; None if origins are unknown."""
+    headers = []
+    origin = environ.get("HTTP_ORIGIN")
+    if origin:
+        if settings is None:
+            return None  # the app looks the site's origins up (and caches them)
+        allowed = (json.loads(settings) or {}).get("allowed_origins") or []
+        if cors.grants(origin, allowed):
+            headers += cors.grant_headers(origin)
+    unchanged = parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(page.etag)
+    common = [
+        ("ETag", quote_etag(page.etag)),
+        ("Cache-Control", cache_control),
+        ("Vary", "Origin"),
+    ]
+    if unchanged:
+        return 304, common + headers, b""
+    content = [("Content-Type", "application/json"), ("Content-Length", str(len(page.body)))]
+    return 200, content + common + headers, page.body
 
 
 def _thread_query(query_string: str) -> tuple[str, int, str | None] | None:
@@ -114,6 +156,12 @@ def _thread_query(query_string: str) -> tuple[str, int, str | None] | None:
     if cursor is not None and not 0 < len(cursor) <= CURSOR_MAX:
         return None
     return sort, int(limit), cursor
+
+
+def live_cache_control(config) -> str:
+    """Cache-Control of live answers: a few seconds in browsers and CDNs alike."""
+    seconds = config["LIVE_MAX_AGE_SECONDS"]
+    return f"public, max-age={seconds}, s-maxage={seconds}"
 
 
 def thread_cache_control(config) -> str:

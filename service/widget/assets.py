@@ -32,6 +32,8 @@ WIDGET_MODULES = (
     "pending.js",  # polling comments that await moderation
     "report.js",  # reporting a comment
     "dialog.js",  # the confirm dialog
+    "live.js",  # the live "N new comments" poll
+    "featured.js",  # editors' picks above the thread
     "embed.js",  # the start: reads the script tag and launches the widget
 )
 

@@ -237,6 +237,13 @@ def undo(comment_id: int, actor: str, site_ids: set[int] | None = None) -> dict:
         )
         .values(status=CommentStatus(latest.from_status), decided_at=restored, updated_at=now)
     )
+    if latest.from_status != CommentStatus.APPROVED and result.rowcount == 1:
+        # An approval taken back takes its editors' pick with it.
+        db.session.execute(
+            update(comments)
+            .where(comments.c.id == comment.id)
+            .values(featured_at=None, featured_by=None)
+        )
     if result.rowcount != 1:
         db.session.rollback()
         raise ConflictError("The comment changed after your decision, so it can't be undone.")

@@ -90,6 +90,8 @@ def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | N
                 ),
                 # Shown to nobody but its author; the console marks it.
                 "shadow": comment.shadow,
+                # An editors' pick: shown above its thread.
+                "featured": comment.featured_at is not None,
                 "ban_targets": stored_targets(comment),
             }
         )

@@ -55,6 +55,7 @@ export function renderCard(c) {
       ? h("li", { class: "status status-shadow", title: "Sent under a shadow ban: only its author sees it.", text: "Shadow-banned" })
       : null,
     c.banned ? h("li", { class: "status status-banned", "data-banned": "", text: "Banned" }) : null,
+    h("li", { class: "status status-featured", "data-featured-marker": "", hidden: !c.featured, text: "Editors' pick" }),
   );
   const premoderate = h("button", {
     type: "button",
@@ -137,6 +138,19 @@ export function renderCard(c) {
   if (this.labels.reject) {
     actions.append(h("button", { type: "button", class: "button button-danger", "data-decide": "reject", text: this.labels.reject }));
     actions.append(h("button", { type: "button", class: "button button-quiet", "data-decide": "spam", text: "Spam" }));
+  }
+  if (c.status === "approved" && !c.shadow) {
+    // A toggle: pressed while the comment is an editors' pick.
+    actions.append(
+      h("button", {
+        type: "button",
+        class: "button button-quiet button-feature",
+        "data-feature": c.id,
+        "aria-pressed": c.featured ? "true" : "false",
+        title: "Show this comment above its thread as an editors' pick",
+        text: "Feature",
+      }),
+    );
   }
   actions.append(h("button", { type: "button", class: "button button-quiet button-ban", "data-ban": c.id, "aria-haspopup": "dialog", text: "Ban" }));
   node.append(actions);

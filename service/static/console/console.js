@@ -25,6 +25,7 @@ import { errorMessage, request, call, queuePath } from "./api.js";
 import { banField, showBanErrors, openBan, submitBan, markBanned, dropRejectedByBan } from "./bans.js";
 import { card, insertCard, renderCard, setCurrent, move, removeCards } from "./cards.js";
 import { decide, decideOne, decideMany, leftText } from "./decisions.js";
+import { toggleFeature } from "./featured.js";
 import { ACTION_LABELS } from "./labels.js";
 import { start, schedulePoll, poll, applyEvent, refresh, loadMore, setMore, updateCounts, adjustCounts, updateEmpty } from "./live.js";
 import { showAlert, announce, openHelp } from "./messages.js";
@@ -84,6 +85,7 @@ export class ModerationConsole {
   dropRejectedByBan = dropRejectedByBan;
   // shortcuts.js
   onKey = onKey;
+  toggleFeature = toggleFeature;
 
   constructor(root) {
     this.root = root;
@@ -128,6 +130,7 @@ export class ModerationConsole {
     this.pollTimer = undefined;
     this.banBusy = false; // a ban is being sent
     this.premoderateBusy = false; // a pre-moderation switch is being sent
+    this.featureBusy = false; // an editors' pick is being sent
 
     document.addEventListener("keydown", (event) => this.onKey(event));
     root.addEventListener("click", (event) => this.onClick(event));
@@ -223,6 +226,11 @@ export class ModerationConsole {
     const premoderate = target.closest("[data-premoderate]");
     if (premoderate) {
       this.togglePremoderation(this.card(Number(premoderate.dataset.premoderate)), premoderate);
+      return;
+    }
+    const feature = target.closest("[data-feature]");
+    if (feature) {
+      this.toggleFeature(this.card(Number(feature.dataset.feature)));
       return;
     }
     const decide = target.closest("[data-decide]");

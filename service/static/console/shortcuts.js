@@ -1,5 +1,5 @@
 // @ts-check
-// Keyboard shortcuts: j/k to move, a/r/s to decide, x, u, b and ?.
+// Keyboard shortcuts: j/k to move, a/r/s to decide, x, u, b, f and ?.
 
 /** @typedef {import("./console.js").ModerationConsole} ModerationConsole */
 
@@ -23,6 +23,7 @@ export function onKey(event) {
     },
     u: () => this.undoLast(),
     b: () => this.openBan(this.card(this.currentId)),
+    f: () => this.toggleFeature(this.card(this.currentId)),
     "?": () => this.openHelp(),
   };
   const run = actions[event.key];

@@ -6,7 +6,8 @@
 //   <script src="https://COMMENTS-HOST/embed.js" data-site="ynet" data-article="4993431" async></script>
 // Optional attributes: data-lang ("en" | "he"; default: the page's <html lang>), data-target (id
 // of the element to render into; default "talkback"), data-limit (top-level comments per page),
-// data-article-url and data-article-title (default: the canonical link and the page title).
+// data-article-url and data-article-title (default: the canonical link and the page title),
+// data-live (seconds between polls for new comments at first, default 15; 0 turns it off).
 //
 // Rules every widget file keeps, so it runs on any page under a strict Content-Security-Policy:
 // - everything renders inside an open Shadow DOM, styled only by <link rel=stylesheet> to the
@@ -32,7 +33,10 @@ function start() {
   }
   if (host.shadowRoot) return; // embedded twice: the first one wins
   const limit = Math.min(100, Math.max(1, Number.parseInt(data.limit, 10) || 20));
-  const launch = (lang) => new Talkback(host, { site: data.site, article: data.article, limit, lang: pickLanguage(lang) });
+  // Seconds between live polls at first (0: no live "new comments").
+  const live = 1000 * Math.max(0, Number.parseFloat(data.live ?? "15") || 0);
+  const launch = (lang) =>
+    new Talkback(host, { site: data.site, article: data.article, limit, live, lang: pickLanguage(lang) });
   const pageLanguage = data.lang || document.documentElement.lang;
   if (pageLanguage) return launch(pageLanguage);
   // The page doesn't say its language: use the site's default, read from a one-comment page.

@@ -35,6 +35,8 @@ async function poll() {
     } catch {
       continue; // offline for now: try again later
     }
+    // Another poll (live.js asks one too) may have settled it meanwhile.
+    if (this.ownEntries()[id]?.status !== "pending") continue;
     const { status, data } = answer;
     if (status === 403 || status === 404 || (status === 200 && data.status === "deleted")) {
       this.saveOwn(id, null);

@@ -64,6 +64,9 @@ const STRINGS = {
     reportThanks: "Thanks. A moderator will look at this comment.",
     reportFailed: "The report could not be sent. Please try again.",
     you: "You",
+    newComments: (n) => (n === 1 ? "Show 1 new comment" : `Show ${n} new comments`),
+    picks: "Editors’ picks",
+    pick: "Editor’s pick",
   },
   he: {
     dir: "rtl",
@@ -123,5 +126,8 @@ const STRINGS = {
     reportThanks: "תודה. עורך יבדוק את התגובה.",
     reportFailed: "לא ניתן היה לשלוח את הדיווח. נסו שוב.",
     you: "את/ה",
+    newComments: (n) => (n === 1 ? "הצג תגובה חדשה אחת" : `הצג ${n} תגובות חדשות`),
+    picks: "בחירות העורכים",
+    pick: "בחירת העורכים",
   },
 };

@@ -45,6 +45,13 @@ class Talkback {
   // dialog.js
   buildDialog = buildDialog;
   confirm = confirmDialog;
+  // live.js
+  liveStart = liveStart;
+  liveSchedule = liveSchedule;
+  liveCheck = liveCheck;
+  liveShow = liveShow;
+  // featured.js
+  renderPicks = renderPicks;
 
   constructor(host, options) {
     this.options = options;
@@ -176,6 +183,7 @@ class Talkback {
     this.showOwnPending();
     this.restoreDraft();
     this.schedulePoll(POLL_FIRST_MS);
+    this.liveStart();
     await this.showOwnPublished();
   }
 
@@ -193,6 +201,7 @@ class Talkback {
       BODY_LIMITS.min = page.site.min_comment_length;
     }
     this.setCount(page.count);
+    this.renderPicks(page.featured);
     for (const comment of page.comments) {
       if (this.nodes.has(comment.id)) continue; // already shown (a page boundary moved)
       this.thread.append(this.renderComment(comment, 0));
@@ -291,6 +300,7 @@ class Talkback {
       h("span", { class: "tb-author", id: `tb-a${comment.id}`, dir: "auto", text: comment.author_name }),
       this.timeElement(comment.created_at),
       own ? h("span", { class: "tb-you", text: t.you }) : null,
+      comment.featured ? h("span", { class: "tb-you tb-pick", text: t.pick }) : null,
     );
     card.append(meta);
     if (pending) {
