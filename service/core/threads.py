@@ -89,6 +89,7 @@ def _head_statement(with_count: bool):
         Site.max_comment_length,
         Site.closed_at,
         Site.auto_close_days,
+        Site.edit_window_seconds,
         Article.id.label("article_pk"),
         Article.url,
         Article.title,
@@ -117,6 +118,7 @@ THREAD_COLUMNS = (
     Comment.title,
     Comment.body_html,
     Comment.created_at,
+    Comment.edited_at,
 )
 
 
@@ -179,6 +181,8 @@ def _entry(row, replies: list[dict], answered: bool) -> dict | None:
         "body_html": body_html,
         "created_at": _iso(row.created_at),
         "deleted": row.status == CommentStatus.DELETED,
+        # Set once an approved edit replaced the text: the widget shows "(edited)".
+        "edited_at": _iso(row.edited_at) if row.edited_at and body_html is not None else None,
         "replies": replies,
     }
 
@@ -251,6 +255,7 @@ def _load_thread(
             "language": head.language,
             "min_comment_length": head.min_comment_length,
             "max_comment_length": head.max_comment_length,
+            "edit_window_seconds": head.edit_window_seconds,
         },
         "article": {
             "id": article_id,
