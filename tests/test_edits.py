@@ -465,3 +465,41 @@ def test_edit_window_setting_through_the_admin_api_and_cli(client, site, cli, ma
     assert db.session.scalar(
         db.select(OperatorAction).where(OperatorAction.action == "site.update")
     )
+
+
+# --- The console -----------------------------------------------------------------------------
+
+
+def test_the_console_lists_held_edits_decides_them_and_shows_the_history(
+    client, policy_site, run_worker, make_user, login
+):
+    from .helpers import csrf_token_of
+
+    posted = approved(client, run_worker)
+    edit(client, posted["id"], posted["delete_token"], body=HELD_TEXT)
+    run_worker()
+    [revision] = [r for r in revisions_of(posted["id"]) if not r.original]
+    make_user("mona", sites=[demo()])
+    console = client.application.test_client()
+    login(console, "mona")
+    page = console.get("/console/edits")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert HELD_TEXT in html and POLITE in html
+    assert f"Approve edit #{revision.id}" in html
+
+    decided = console.post(
+        f"/console/edits/{revision.id}/decision",
+        data={"csrf_token": csrf_token_of(page), "action": "reject", "reason": "Off topic"},
+    )
+    assert decided.status_code == 302
+    listed = console.get(decided.headers["Location"]).get_data(as_text=True)
+    assert f"Edit #{revision.id} rejected." in listed
+    assert HELD_TEXT not in listed
+    assert own(client, posted)["edit"]["reasons"] == ["Off topic"]
+
+    history = console.get(f"/console/comments/{posted['id']}/history")
+    assert history.status_code == 200
+    text = history.get_data(as_text=True)
+    assert "Original: approved" in text and f"Edit #{revision.id}: rejected" in text
+    assert "moderator:mona" in text and HELD_TEXT in text

@@ -32,6 +32,11 @@ class Talkback {
   placeOwn = placeOwn;
   showOwnPublished = showOwnPublished;
   deleteOwn = deleteOwn;
+  // edit.js
+  editButton = editButton;
+  openEdit = openEdit;
+  editPending = editPending;
+  watchEdit = watchEdit;
   // pending.js
   pendingIds = pendingIds;
   showOwnPending = showOwnPending;
@@ -191,6 +196,7 @@ class Talkback {
     if (page.site) {
       LIMITS.body = page.site.max_comment_length;
       BODY_LIMITS.min = page.site.min_comment_length;
+      this.editWindow = page.site.edit_window_seconds;
     }
     this.setCount(page.count);
     for (const comment of page.comments) {
@@ -291,6 +297,7 @@ class Talkback {
       h("span", { class: "tb-author", id: `tb-a${comment.id}`, dir: "auto", text: comment.author_name }),
       this.timeElement(comment.created_at),
       own ? h("span", { class: "tb-you", text: t.you }) : null,
+      comment.edited_at ? h("span", { class: "tb-edited", text: t.edited }) : null,
     );
     card.append(meta);
     if (pending) {
@@ -325,7 +332,12 @@ class Talkback {
           "aria-describedby": `tb-a${comment.id}`,
           onclick: (event) => this.deleteOwn(comment.id, event.currentTarget),
         }),
+        pending ? null : this.editButton(comment),
       );
+      if (own.edit === "pending") {
+        this.editPending(card);
+        this.watchEdit(comment.id, POLL_FIRST_MS);
+      }
     } else {
       actions.append(
         h("button", {
