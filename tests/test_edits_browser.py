@@ -92,3 +92,25 @@ def test_the_edit_form_says_when_the_window_has_passed(server, context, run_work
     form.get_by_role("button", name="Save edit").click()
     expect(form.get_by_role("alert")).to_have_text("The time to edit this comment has passed.")
     expect(mine.locator(":scope > .tb-card .tb-body")).to_have_text(POLITE)
+
+
+def test_the_console_edits_page_and_history_pass_axe(server, axe_context, make_user, site):
+    from service.core import edits as editing
+    from service.core.edits import RevisionDecision, record_revision_decision
+    from service.models import RevisionStatus
+
+    from .browser_support import open_console_at, seed, violations
+
+    published = seed("a1", POLITE, name="Dana")
+    made = editing.edit_comment(published.id, published.delete_token, {"body": NEW_TEXT})
+    assert made.edit_status == "pending"
+    revision = editing.latest_edit(published.id)
+    held = RevisionDecision(revision.id, RevisionStatus.HELD, ["suspect word: maybe"], "worker")
+    assert record_revision_decision(held, (RevisionStatus.PENDING,))
+    make_user("mia", "moderator", sites=[site])
+    page = open_console_at(axe_context, server, "mia", "/console/edits")
+    expect(page.get_by_role("button", name=f"Approve edit #{revision.id}")).to_be_visible()
+    assert violations(page) == []
+    page.get_by_role("link", name=f"History of comment #{published.id}").click()
+    expect(page.get_by_role("heading", name=f"History of comment #{published.id}")).to_be_visible()
+    assert violations(page) == []
