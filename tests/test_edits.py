@@ -11,7 +11,6 @@ from service.core.comments import load_pending, record_decisions
 from service.core.queues import moderation_queue, revision_job_id
 from service.extensions import db
 from service.models import (
-    AuditEntry,
     Comment,
     CommentRevision,
     CommentStatus,
@@ -87,12 +86,15 @@ def revisions_of(comment_id: int) -> list[CommentRevision]:
     )
 
 
-def edit_audit(comment_id: int) -> list[tuple[str, str]]:
+def edit_log(comment_id: int) -> list[tuple[str, str, dict]]:
+    """The operators' log entries of moderators' decisions on this comment's edits."""
     db.session.expire_all()
     entries = db.session.scalars(
-        db.select(AuditEntry).where(AuditEntry.comment_id == comment_id).order_by(AuditEntry.id)
+        db.select(OperatorAction)
+        .where(OperatorAction.subject == f"comment {comment_id}")
+        .order_by(OperatorAction.id)
     )
-    return [(e.actor, e.reason) for e in entries if (e.reason or "").startswith("edit #")]
+    return [(e.actor, e.action, e.details) for e in entries]
 
 
 # --- The window -------------------------------------------------------------------------------
@@ -215,10 +217,17 @@ def test_old_text_stays_while_pending_then_an_approved_edit_replaces_it(client, 
     mine = own(client, posted)
     assert mine["edit"]["status"] == "approved" and mine["edited_at"] is not None
     assert status_of(posted["id"]) == "approved"
-    proposed, decided = edit_audit(posted["id"])
-    assert proposed == ("author", f"edit #{mine['edit']['id']} proposed")
-    assert decided[0] == "worker"
-    assert decided[1].startswith(f"edit #{mine['edit']['id']} approved: toxicity")
+    # The revision row records the edit and the worker's decision, with scores and reasons.
+    original, revision = revisions_of(posted["id"])
+    assert original.original and POLITE in original.body_text
+    assert revision.decided_by == "worker" and revision.toxicity_score is not None
+    assert revision.decided_at is not None and revision.reasons
+    # Not a status change: the comment's status log (queues, summaries, advice) is untouched.
+    assert audit_trail(posted["id"]) == [
+        ("author", None, "pending"),
+        ("worker", "pending", "approved"),
+    ]
+    assert edit_log(posted["id"]) == []
 
 
 def test_a_rejected_edit_keeps_the_approved_text(client, policy_site, run_worker):
@@ -261,7 +270,9 @@ def test_a_held_edit_is_decided_by_a_moderator_through_the_api(
     )
     assert again.status_code == 409
     assert client.get("/api/v1/moderation/edits", headers=auth).json["edits"] == []
-    assert ("moderator:mona", f"edit #{card['id']} approved") in edit_audit(posted["id"])
+    assert edit_log(posted["id"]) == [
+        ("moderator:mona", "edit.approved", {"edit": card["id"], "reason": None})
+    ]
 
 
 def test_a_moderator_rejects_a_held_edit_with_a_reason_the_author_reads(
@@ -281,8 +292,9 @@ def test_a_moderator_rejects_a_held_edit_with_a_reason_the_author_reads(
     mine = own(client, posted)
     assert mine["edit"]["status"] == "rejected" and mine["edit"]["reasons"] == ["Off topic"]
     assert POLITE in shown(client, posted["id"])["body_html"]
-    [(_actor, reason)] = [e for e in edit_audit(posted["id"]) if e[0] == "moderator:mona"]
-    assert "kept private" in reason
+    [(actor, action, details)] = edit_log(posted["id"])
+    assert (actor, action) == ("moderator:mona", "edit.rejected")
+    assert details == {"edit": card["id"], "reason": "Off topic\nnote: kept private"}
 
 
 def test_moderators_of_other_sites_cannot_see_or_decide_edits(

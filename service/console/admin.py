@@ -99,7 +99,13 @@ KINDS = {
     "(they are never told)",
 }
 # The log's filter: prefixes of the action names (service.core.operator_log).
-ACTION_KINDS = {"site.": "Sites", "article.": "Articles", "ban.": "Bans", "privacy.": "Privacy"}
+ACTION_KINDS = {
+    "site.": "Sites",
+    "article.": "Articles",
+    "ban.": "Bans",
+    "privacy.": "Privacy",
+    "edit.": "Edits",
+}
 ALL_SITES = forms.ALL_SITES
 LOG_LIMIT = 200
 FIX_FIELDS = "Nothing was saved. Please correct the fields marked below."

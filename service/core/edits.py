@@ -12,10 +12,11 @@ job was lost, like pending comments.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from service.core import operator_log
 from service.core.comments import (
     _optional_text,
     check_comment_length,
@@ -37,6 +38,8 @@ from service.models import (
     utcnow,
 )
 
+# The audit actor prefix of moderators' and operators' accounts (service.core.moderation.scope).
+MODERATOR_PREFIX = "moderator:"
 WINDOW_PASSED = "The time to edit this comment has passed."
 EDITING_OFF = "Editing comments is turned off on this site."
 UNDECIDED = (RevisionStatus.PENDING, RevisionStatus.HELD)
@@ -49,10 +52,10 @@ class Edited:
     id: int
     status: str
     edit_status: str | None
-    editable_until: object
+    editable_until: datetime
 
 
-def editable_until(comment: Comment, site: Site):
+def editable_until(comment: Comment, site: Site) -> datetime | None:
     """Return when the comment stops being editable (None: editing is off on its site)."""
     if site.edit_window_seconds <= 0:
         return None
@@ -156,24 +159,12 @@ def _propose(comment: Comment, until, title: str | None, body) -> Edited:
     db.session.add(revision)
     db.session.flush()
     revision_id = revision.id
-    _audit(comment, "author", f"edit #{revision_id} proposed")
+    # The revision row is the record of the edit (who: the author; when; what). No AuditEntry:
+    # that log is of status changes, which queues, summaries and advice count as decisions.
     # The database is the outbox: committed first, so a Redis outage loses no edit.
     db.session.commit()
     enqueue_revision(revision_id)
     return Edited(comment.id, comment.status.value, RevisionStatus.PENDING.value, until)
-
-
-def _audit(comment: Comment, actor: str, reason: str) -> None:
-    """Log an edit event on the comment's audit trail (its status is unchanged)."""
-    db.session.add(
-        AuditEntry(
-            comment_id=comment.id,
-            actor=actor,
-            from_status=comment.status.value,
-            to_status=comment.status.value,
-            reason=reason,
-        )
-    )
 
 
 def latest_edit(comment_id: int) -> CommentRevision | None:
@@ -266,14 +257,14 @@ def record_revision_decision(
         comment.body_text, comment.text_hash = revision.body_text, revision.text_hash
         comment.edited_at = now
         # The ORM update marks the comment's article changed: its cached pages are bumped.
-    words = "; ".join(decision.reasons)
-    if decision.audit_reason:
-        words = decision.audit_reason
-    _audit(
-        comment,
-        decision.actor,
-        f"edit #{revision.id} {decision.status.value}" + (f": {words}" if words else ""),
-    )
+    if decision.actor.startswith(MODERATOR_PREFIX):
+        # A moderator's decision goes in the operators' log too; the worker's is in the row.
+        operator_log.record_action(
+            decision.actor,
+            f"edit.{decision.status.value}",
+            f"comment {comment.id}",
+            {"edit": revision.id, "reason": decision.audit_reason},
+        )
     db.session.commit()
     return True
 
