@@ -515,3 +515,35 @@ def test_the_console_lists_held_edits_decides_them_and_shows_the_history(
     text = history.get_data(as_text=True)
     assert "Original: approved" in text and f"Edit #{revision.id}: rejected" in text
     assert "moderator:mona" in text and HELD_TEXT in text
+
+
+# --- Privacy -----------------------------------------------------------------------------------
+
+
+def test_deleting_a_comment_drops_its_edits_and_its_kept_original(client, site, run_worker):
+    posted = approved(client, run_worker)
+    edit(client, posted["id"], posted["delete_token"])
+    run_worker()
+    assert len(revisions_of(posted["id"])) == 2
+    deleted = client.delete(
+        f"/api/v1/comments/{posted['id']}", headers={"X-Delete-Token": posted["delete_token"]}
+    )
+    assert deleted.status_code == 204
+    assert revisions_of(posted["id"]) == []
+
+
+def test_privacy_export_lists_edits_and_erase_removes_them(client, site, run_worker):
+    from service.core import privacy
+
+    key = "reader-key-1"
+    posted = approved(client, run_worker, commenter_key=key)
+    edit(client, posted["id"], posted["delete_token"])
+    run_worker()
+    [exported] = privacy.export(key)["comments"]
+    assert [(e["original"], e["status"]) for e in exported["edits"]] == [
+        (True, "approved"),
+        (False, "approved"),
+    ]
+    assert exported["edits"][1]["body_text"] == NEW_TEXT
+    privacy.erase(key)
+    assert revisions_of(posted["id"]) == []
