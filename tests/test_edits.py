@@ -547,3 +547,25 @@ def test_privacy_export_lists_edits_and_erase_removes_them(client, site, run_wor
     assert exported["edits"][1]["body_text"] == NEW_TEXT
     privacy.erase(key)
     assert revisions_of(posted["id"]) == []
+
+
+def test_edits_are_refused_once_the_article_or_site_is_closed(client, site, run_worker):
+    posted = approved(client, run_worker)
+    comment = db.session.get(Comment, posted["id"])
+    comment.article.is_closed = True
+    db.session.commit()
+    closed = edit(client, posted["id"], posted["delete_token"])
+    assert closed.status_code == 409
+    assert closed.json["error"]["message"] == "Comments on this article are closed."
+
+
+def test_edits_count_against_the_sites_submit_limit(client, site, run_worker):
+    posted = approved(client, run_worker)
+    site = demo()
+    site.rate_limits = {"submit": "2/minute"}
+    db.session.commit()
+    assert edit(client, posted["id"], posted["delete_token"]).status_code == 202
+    assert edit(client, posted["id"], posted["delete_token"]).status_code == 202
+    limited = edit(client, posted["id"], posted["delete_token"])
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from service.core import operator_log
 from service.core.comments import (
     _optional_text,
+    article_is_closed,
     check_comment_length,
     get_own_comment,
 )
@@ -75,6 +76,8 @@ def edit_comment(comment_id: int, token: str | None, data: dict) -> Edited:
         raise ConflictError(EDITING_OFF)
     if utcnow() >= until:
         raise ConflictError(WINDOW_PASSED)
+    if site.is_closed or article_is_closed(site, comment.article):
+        raise ConflictError("Comments on this article are closed.")
     if comment.status == CommentStatus.DELETED:
         raise ConflictError("This comment was deleted.")
     if comment.status == CommentStatus.REJECTED:
