@@ -265,6 +265,8 @@ def test_a_held_edit_is_decided_by_a_moderator_through_the_api(
     assert decided.status_code == 200, decided.json
     assert decided.json["status"] == "approved" and decided.json["decided_by"] == "moderator:mona"
     assert HELD_TEXT in shown(client, posted["id"])["body_html"]
+    [card_now] = client.get("/api/v1/moderation/queues/approved", headers=auth).json["comments"]
+    assert card_now["id"] == posted["id"] and card_now["edited_at"] is not None
     again = client.post(
         f"/api/v1/moderation/edits/{card['id']}/decision", json={"action": "reject"}, headers=auth
     )

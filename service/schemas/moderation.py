@@ -134,6 +134,10 @@ class CardSchema(Schema):
     shadow = fields.Boolean(
         metadata={"description": "Sent under a shadow ban: only its author sees it published."}
     )
+    edited_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "When an approved edit last replaced the text (null: never)."},
+    )
     ban_targets = fields.List(
         fields.String(),
         metadata={

@@ -90,6 +90,8 @@ def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | N
                 ),
                 # Shown to nobody but its author; the console marks it.
                 "shadow": comment.shadow,
+                # Set once an approved edit replaced its text: the card links to its history.
+                "edited_at": comment.edited_at,
                 "ban_targets": stored_targets(comment),
             }
         )

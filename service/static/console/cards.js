@@ -55,6 +55,7 @@ export function renderCard(c) {
       ? h("li", { class: "status status-shadow", title: "Sent under a shadow ban: only its author sees it.", text: "Shadow-banned" })
       : null,
     c.banned ? h("li", { class: "status status-banned", "data-banned": "", text: "Banned" }) : null,
+    c.edited_at ? h("li", {}, h("a", { href: `/console/comments/${c.id}/history`, text: "Edited: history" })) : null,
   );
   const premoderate = h("button", {
     type: "button",
