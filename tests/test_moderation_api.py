@@ -279,6 +279,7 @@ def test_a_card_has_everything_the_console_shows(call, sites):
         "commenter",
         "reports",
         "shadow",
+        "edited_at",
         "ban_targets",
     ]
     assert card["id"] == comment.id
