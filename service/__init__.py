@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .console import admin as console_admin
     from .console import advice as console_advice
     from .console import auth as console_auth
+    from .console import edits as console_edits
     from .console import queue as console_queue
     from .extensions import db, migrate
     from .web import auth, cors, fastread, inputs, metrics, outages, ratelimit
@@ -61,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(console_queue.bp)
     app.register_blueprint(console_admin.bp)
     app.register_blueprint(console_advice.bp)
+    app.register_blueprint(console_edits.bp)
     cli.register(app)
     return app
 

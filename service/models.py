@@ -80,6 +80,8 @@ class Site(db.Model):
     max_comment_length: Mapped[int] = mapped_column(default=5000, server_default="5000")
     # Articles take no new comments this many days after their first one (None: never).
     auto_close_days: Mapped[int | None]
+    # Authors may edit a comment this many seconds after posting it (0: editing is off).
+    edit_window_seconds: Mapped[int] = mapped_column(default=300, server_default="300")
     # Per-site overrides of the rate limits ({"submit": "5/minute;30/hour", ...}); see config.
     rate_limits: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     # A closed site keeps its threads readable (and reportable) but takes no new comments.
@@ -180,8 +182,56 @@ class Comment(db.Model):
     # An editors' pick: when and by whom it was featured (NULL: not featured).
     featured_at: Mapped[datetime | None]
     featured_by: Mapped[str | None] = mapped_column(String(100))
+    # When an approved edit last replaced the published text (None: never edited).
+    edited_at: Mapped[datetime | None]
 
     article: Mapped[Article] = relationship()
+
+
+class RevisionStatus(enum.StrEnum):
+    """Where an author's edit of a published comment is in its moderation."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    HELD = "held"
+    REJECTED = "rejected"
+    # Replaced by a newer edit before it was decided.
+    SUPERSEDED = "superseded"
+
+
+class CommentRevision(db.Model):
+    """A text of a published comment: its original (kept at the first edit) or an author's
+    proposed edit, moderated like a new comment while readers keep the approved text."""
+
+    __tablename__ = "comment_revisions"
+    __table_args__ = (
+        # The sweeper: pending revisions by age.
+        Index("ix_comment_revisions_status_created", "status", "created_at"),
+        # Moderators' edits queue: one site's held edits by age.
+        Index("ix_comment_revisions_site_status_created", "site_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    # The text the comment had before its first edit, kept so moderators see the whole history.
+    original: Mapped[bool] = mapped_column(default=False, server_default="0")
+    title: Mapped[str | None] = mapped_column(String(120))
+    body_html: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[RevisionStatus] = mapped_column(
+        string_enum(RevisionStatus, "revision_status"), default=RevisionStatus.PENDING
+    )
+    toxicity_score: Mapped[float | None]
+    spam_score: Mapped[float | None]
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    # "worker", "moderator:<name>", "author" (superseded) or None while undecided.
+    decided_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class AuditEntry(db.Model):

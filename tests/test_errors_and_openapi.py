@@ -64,7 +64,7 @@ def test_openapi_document_is_version_3(openapi):
     ("path", "methods"),
     [
         (COMMENTS_PATH, {"get", "post"}),
-        (COMMENT_PATH, {"get", "delete"}),
+        (COMMENT_PATH, {"get", "patch", "delete"}),
         (COUNTS_PATH, {"get"}),
         ("/healthz", {"get"}),
     ],

@@ -1,5 +1,7 @@
 """Migrations: a single head, the same schema as the models, and a clean round trip."""
 
+from types import SimpleNamespace
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -43,35 +45,50 @@ def test_downgrade_to_base_and_upgrade_again(app_factory, tmp_path):
             db.engine.dispose()
 
 
-def test_duplicate_anonymous_reports_are_folded_into_the_first(app_factory, tmp_path):
-    from service.models import Comment, Report, ReportReason
+def _old_comment():
+    """Store a site, an article and an approved comment with the columns of early schemas."""
+    run = db.session.execute
+    site_id = run(
+        sa.text(
+            "INSERT INTO sites (key, name, policy, allowed_origins, created_at)"
+            " VALUES ('demo', 'Demo', '{}', '[]', CURRENT_TIMESTAMP) RETURNING id"
+        )
+    ).scalar_one()
+    article_id = run(
+        sa.text(
+            "INSERT INTO articles (site_id, external_id, is_closed, created_at)"
+            " VALUES (:site, 'a1', false, CURRENT_TIMESTAMP) RETURNING id"
+        ),
+        {"site": site_id},
+    ).scalar_one()
+    comment_id = run(
+        sa.text(
+            "INSERT INTO comments (site_id, article_id, status, author_name, body_html,"
+            " body_text, text_hash, reasons, delete_token_hash, created_at, updated_at)"
+            " VALUES (:site, :article, 'approved', 'Dana', '<p>Hi</p>', 'Hi', :hash, '[]',"
+            " :hash, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
+        ),
+        {"site": site_id, "article": article_id, "hash": "0" * 64},
+    ).scalar_one()
+    db.session.commit()
+    return SimpleNamespace(id=comment_id, site_id=site_id)
 
-    from .helpers import article_of, make_site
+
+def test_duplicate_anonymous_reports_are_folded_into_the_first(app_factory, tmp_path):
+    from service.models import Report, ReportReason
 
     with temporary_database(tmp_path) as url:
         fresh = app_factory(SQLALCHEMY_DATABASE_URI=url)
         with fresh.app_context():
             upgrade(revision="ea79f012cc25")  # before reports were one per address
-            site = make_site("demo")
-            # Core, with only the columns this old revision has (the model has later ones).
-            comment_id = db.session.execute(
-                sa.insert(Comment.__table__).values(
-                    site_id=site.id,
-                    article_id=article_of(site).id,
-                    status="approved",
-                    author_name="Dana",
-                    body_html="<p>Hello</p>",
-                    body_text="Hello",
-                    text_hash="0" * 64,
-                    delete_token_hash="0" * 64,
-                )
-            ).inserted_primary_key[0]
+            # Plain SQL: the models have columns that later migrations add.
+            comment = _old_comment()
             rows = [(None, "a" * 64)] * 3 + [(None, "b" * 64)] * 2 + [("key-one-1", "a" * 64)]
             for key, ip_hash in rows:
                 db.session.add(
                     Report(
-                        comment_id=comment_id,
-                        site_id=site.id,
+                        comment_id=comment.id,
+                        site_id=comment.site_id,
                         reason=ReportReason.SPAM,
                         reporter_key=key,
                         ip_hash=ip_hash,

@@ -280,6 +280,7 @@ def test_a_card_has_everything_the_console_shows(call, sites):
         "reports",
         "shadow",
         "featured",
+        "edited_at",
         "ban_targets",
     ]
     assert card["id"] == comment.id
@@ -967,6 +968,9 @@ def test_the_openapi_document_describes_the_moderation_api(client):
         f"{API}/sites/{{site}}/articles/{{article}}/premoderation",
         f"{API}/sites/{{site}}/articles/{{article}}/closing",
         f"{API}/sites/{{site}}/premoderated-articles",
+        f"{API}/edits",
+        f"{API}/edits/{{revision_id}}/decision",
+        f"{API}/comments/{{comment_id}}/history",
     }
     decision = spec["paths"][f"{API}/comments/{{comment_id}}/decision"]["post"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(decision["responses"])

@@ -1,5 +1,6 @@
 """RQ jobs: thin plumbing that loads comments by id, scores them, decides and records."""
 
+import dataclasses
 import logging
 from functools import cache
 
@@ -72,7 +73,11 @@ def _moderate_batch(comment_ids: list[int], request_info: dict | None) -> dict[i
         return {}
     assessments = assess_many(comments, request_info=request_info)
     applied = record_decisions(
-        [decision_record(c.id, a) for c, a in zip(comments, assessments, strict=True)],
+        # Guarded by the scored text: an author's edit meanwhile makes the decision stale.
+        [
+            dataclasses.replace(decision_record(c.id, a), text_hash=c.text_hash)
+            for c, a in zip(comments, assessments, strict=True)
+        ],
         CommentStatus.PENDING,
         actor="worker",
     )

@@ -1,5 +1,5 @@
-"""The outbox sweeper: re-enqueue comments whose moderation job was lost; now and then, purge
-IP hashes past their retention period."""
+"""The outbox sweeper: re-enqueue comments and authors' edits whose moderation job was lost; now
+and then, purge IP hashes past their retention period."""
 
 import logging
 import time
@@ -9,8 +9,14 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.core.comments import stale_pending_ids
+from service.core.edits import stale_pending_revision_ids
 from service.core.privacy import purge_ip_hashes
-from service.core.queues import enqueue_moderation, moderation_job_is_alive
+from service.core.queues import (
+    enqueue_moderation,
+    enqueue_revision,
+    moderation_job_is_alive,
+    revision_job_is_alive,
+)
 from service.extensions import db
 
 log = logging.getLogger(__name__)
@@ -20,21 +26,36 @@ PURGE_INTERVAL_SECONDS = 3600
 
 
 def sweep_once() -> int:
-    """Re-enqueue stale pending comments that have no live job; return how many."""
+    """Re-enqueue stale pending comments and edits that have no live job; return how many."""
+    after = current_app.config["SWEEP_AFTER_SECONDS"]
+    comments, redis_ok = _requeue(
+        stale_pending_ids(after), moderation_job_is_alive, enqueue_moderation, "comment"
+    )
+    if not redis_ok:
+        return comments
+    edits, _ = _requeue(
+        stale_pending_revision_ids(after), revision_job_is_alive, enqueue_revision, "edit"
+    )
+    return comments + edits
+
+
+def _requeue(ids: list[int], is_alive, enqueue, what: str) -> tuple[int, bool]:
+    """Re-enqueue those of the ids whose job is lost; return how many, and False when Redis
+    failed on the way (the rest wait for the next sweep)."""
     requeued = 0
-    for comment_id in stale_pending_ids(current_app.config["SWEEP_AFTER_SECONDS"]):
+    for item_id in ids:
         try:
-            if moderation_job_is_alive(comment_id):
+            if is_alive(item_id):
                 continue
         except RedisError as error:
             log.warning("sweeper: redis unreachable, will retry: %s", error)
-            return requeued
-        if not enqueue_moderation(comment_id, replace=True):
-            return requeued
+            return requeued, False
+        if not enqueue(item_id, replace=True):
+            return requeued, False
         requeued += 1
     if requeued:
-        log.info("sweeper: re-enqueued %d pending comment(s)", requeued)
-    return requeued
+        log.info("sweeper: re-enqueued %d pending %s(s)", requeued, what)
+    return requeued, True
 
 
 def purge_if_due(last_run: float | None, now: float | None = None) -> float | None:

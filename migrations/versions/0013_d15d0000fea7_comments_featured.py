@@ -3,7 +3,7 @@
 A moderator features (pins) a published comment: when and by whom. NULL means not featured.
 
 Revision ID: d15d0000fea7
-Revises: 5b1e7c0d2a94
+Revises: c15c0000ed17
 Create Date: 2026-11-30 18:45:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "d15d0000fea7"
-down_revision = "5b1e7c0d2a94"
+down_revision = "c15c0000ed17"
 branch_labels = None
 depends_on = None
 

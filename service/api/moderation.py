@@ -10,6 +10,8 @@ from flask.views import MethodView
 from service.api import Blueprint, documented_errors
 from service.core import articles, featured, moderation
 from service.core.moderation import Period, StaleDecisionError
+from service.core.moderation import edits as moderation_edits
+from service.schemas import edits as edit_schemas
 from service.schemas import moderation as schemas
 from service.schemas.errors import ErrorSchema
 from service.web import auth
@@ -259,3 +261,46 @@ class PremoderatedArticles(MethodView):
         """List the site's pre-moderated articles, the latest created first."""
         found = articles.premoderated_articles(site, site_ids=auth.current_site_ids())
         return {"articles": [articles.article_dict(article, site) for article in found]}
+
+
+@bp.route("/edits")
+class Edits(MethodView):
+    """Authors' edits of published comments, for moderators to decide."""
+
+    @bp.doc(security=SECURITY)
+    @bp.arguments(edit_schemas.EditsQuerySchema, location="query")
+    @bp.response(200, edit_schemas.EditsPageSchema)
+    @_errors(401, 403, 404, 422)
+    def get(self, args):
+        """List edits in a status (held by default), each beside the comment's current text."""
+        return moderation_edits.list_edits(auth.current_site_ids(), **args)
+
+
+@bp.route("/edits/<int:revision_id>/decision")
+class EditDecision(MethodView):
+    """A moderator's decision on an edit."""
+
+    @bp.doc(security=SECURITY)
+    @bp.arguments(edit_schemas.EditDecisionSchema)
+    @bp.response(200, edit_schemas.RevisionSchema)
+    @bp.alt_response(
+        409, schema=ErrorSchema, description="Already decided, or replaced by a newer edit."
+    )
+    @_errors(401, 403, 404, 422)
+    def post(self, data, revision_id):
+        """Approve (the comment's text is replaced) or reject (it keeps its text) an edit."""
+        return moderation_edits.decide_edit(
+            revision_id, actor=auth.current_actor(), site_ids=auth.current_site_ids(), **data
+        )
+
+
+@bp.route("/comments/<int:comment_id>/history")
+class History(MethodView):
+    """A comment's texts over time."""
+
+    @bp.doc(security=SECURITY)
+    @bp.response(200, edit_schemas.HistorySchema)
+    @_errors(401, 403, 404)
+    def get(self, comment_id):
+        """Show a comment's original text and every edit with its decision."""
+        return moderation_edits.comment_history(comment_id, auth.current_site_ids())

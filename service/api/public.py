@@ -4,12 +4,14 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 
 from service.api import Blueprint
-from service.core import comments, live, reports, threads
+from service.core import comments, edits, live, reports, threads
 from service.schemas.comments import (
+    CommentEditSchema,
     CommentSubmitSchema,
     CountsQuerySchema,
     CountsSchema,
     DeleteTokenHeaderSchema,
+    EditedSchema,
     LiveSchema,
     OwnCommentSchema,
     SubmittedSchema,
@@ -116,8 +118,28 @@ class OwnComment(MethodView):
     @bp.alt_response(403, schema=ErrorSchema, description="Missing or wrong delete token.")
     @bp.alt_response(404, schema=ErrorSchema, description="No such comment.")
     def get(self, comment_id, token):
-        """Show the author their comment in any status, with the moderation reasons."""
-        return comments.get_own_comment(comment_id, token)
+        """Show the author their comment in any status, with the moderation reasons and the
+        state of their latest edit."""
+        return edits.own_comment(comment_id, token)
+
+    # Outermost: every attempt counts. An edit is new text: the site's submit limit applies.
+    @ratelimit.limited("submit", by_commenter_key=False)
+    @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
+    @bp.arguments(CommentEditSchema)
+    @bp.response(202, EditedSchema)
+    @bp.alt_response(403, schema=ErrorSchema, description="Missing or wrong delete token.")
+    @bp.alt_response(404, schema=ErrorSchema, description="No such comment.")
+    @bp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="The edit window has passed, editing is off on the site, or the comment "
+        "was deleted or not published.",
+    )
+    @bp.alt_response(429, schema=ErrorSchema, description=RATE_LIMITED, headers=RETRY_AFTER)
+    def patch(self, data, comment_id, token):
+        """Edit the comment within the site's edit window; the new text is moderated like a
+        new comment while readers keep the approved one."""
+        return edits.edit_comment(comment_id, token, data)
 
     @ratelimit.limited("delete", by_commenter_key=False)
     @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)

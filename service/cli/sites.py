@@ -153,6 +153,12 @@ def _settings_lines(info: dict) -> list[tuple[str, str]]:
             else "never",
         ),
         (
+            "edit window",
+            f"{info['edit_window_seconds']} seconds after posting"
+            if info["edit_window_seconds"]
+            else "off",
+        ),
+        (
             "moderators",
             ", ".join(info["moderators"]) or "(none; operators moderate every site)",
         ),
@@ -209,6 +215,7 @@ SET_OPTIONS = {
     "min_comment_length": "--min-length",
     "max_comment_length": "--max-length",
     "auto_close_days": "--auto-close-days",
+    "edit_window_seconds": "--edit-window",
 }
 
 
@@ -225,6 +232,12 @@ SET_OPTIONS = {
     help="Close articles to new comments N days after their first one.",
 )
 @click.option("--no-auto-close", is_flag=True, help="Keep articles open (the default).")
+@click.option(
+    "--edit-window",
+    type=int,
+    metavar="SECONDS",
+    help="How long authors may edit a comment after posting it (0 turns editing off).",
+)
 @click.option(
     "--rate-limit",
     "rate_limits",
@@ -249,6 +262,7 @@ def set_site(
     max_length: int | None,
     auto_close_days: int | None,
     no_auto_close: bool,
+    edit_window: int | None,
     rate_limits: tuple[str, ...],
     policy: tuple[str, ...],
 ) -> None:
@@ -263,6 +277,7 @@ def set_site(
         "min_comment_length": min_length,
         "max_comment_length": max_length,
         "auto_close_days": auto_close_days,
+        "edit_window_seconds": edit_window,
     }
     data: dict = {field: value for field, value in given.items() if value is not None}
     if no_auto_close:

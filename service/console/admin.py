@@ -73,6 +73,7 @@ SITE_LABELS = {
     "min_comment_length": "Shortest comment",
     "max_comment_length": "Longest comment",
     "auto_close_days": "Close articles after",
+    "edit_window_seconds": "Edit window",
     "policy.mode": "Mode",
     **{f"policy.{name}": label for name, label in THRESHOLDS.items()},
     "policy.new_commenter_holds": "Hold a new commenter's first comments",
@@ -98,7 +99,13 @@ KINDS = {
     "(they are never told)",
 }
 # The log's filter: prefixes of the action names (service.core.operator_log).
-ACTION_KINDS = {"site.": "Sites", "article.": "Articles", "ban.": "Bans", "privacy.": "Privacy"}
+ACTION_KINDS = {
+    "site.": "Sites",
+    "article.": "Articles",
+    "ban.": "Bans",
+    "privacy.": "Privacy",
+    "edit.": "Edits",
+}
 ALL_SITES = forms.ALL_SITES
 LOG_LIMIT = 200
 FIX_FIELDS = "Nothing was saved. Please correct the fields marked below."
@@ -138,6 +145,7 @@ def _site_form_values(site: Site) -> dict:
         "min_comment_length": site.min_comment_length,
         "max_comment_length": site.max_comment_length,
         "auto_close_days": "" if site.auto_close_days is None else site.auto_close_days,
+        "edit_window_seconds": site.edit_window_seconds,
         "moderators": settings["moderators"],
     }
     for name, value in policy.items():

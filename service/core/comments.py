@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import Select, and_, bindparam, null, select
+from sqlalchemy import Select, and_, bindparam, delete, null, select
 from sqlalchemy.exc import IntegrityError
 
 from service.core.bans import (
@@ -30,7 +30,16 @@ from service.core.queues import enqueue_moderation
 from service.core.sanitize import has_visible_text, plain_text, sanitize_body
 from service.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from service.extensions import db
-from service.models import MAX_ID, Article, AuditEntry, Comment, CommentStatus, Site, utcnow
+from service.models import (
+    MAX_ID,
+    Article,
+    AuditEntry,
+    Comment,
+    CommentRevision,
+    CommentStatus,
+    Site,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +341,8 @@ def delete_own_comment(comment_id: int, token: str | None) -> None:
     comment.body_text = ""
     comment.author_name = ""
     comment.featured_at = comment.featured_by = None
+    # Its edits, and the original text kept at the first one, go with the text.
+    db.session.execute(delete(CommentRevision).where(CommentRevision.comment_id == comment.id))
     db.session.add(
         AuditEntry(
             comment_id=comment.id,

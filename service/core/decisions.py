@@ -25,6 +25,9 @@ class DecisionRecord:
     spam: float | None = None
     # A moderator's own words for the audit entry; the comment keeps the automatic reasons.
     audit_reason: str | None = None
+    # The text the decision was made on (its text_hash): the author may have edited the
+    # comment while it was scored, and a decision on the old text must not apply to the new.
+    text_hash: str | None = None
 
 
 def record_decisions(
@@ -53,11 +56,12 @@ def record_decisions(
         if record.spam is not None:
             values["spam_score"] = record.spam
         # A conditional update is the lock: of two deliveries of one job only one matches a row.
-        result = connection.execute(
-            update(comments)
-            .where(comments.c.id == record.comment_id, comments.c.status == expected)
-            .values(**values)
+        statement = update(comments).where(
+            comments.c.id == record.comment_id, comments.c.status == expected
         )
+        if record.text_hash is not None:
+            statement = statement.where(comments.c.text_hash == record.text_hash)
+        result = connection.execute(statement.values(**values))
         applied.append(result.rowcount == 1)
     entries = [
         {

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from service.core import readcache
 from service.core.hashing import hash_email, mask_email, text_fingerprint
@@ -24,6 +24,7 @@ from service.models import (
     Ban,
     BanTarget,
     Comment,
+    CommentRevision,
     CommentStatus,
     Report,
     Site,
@@ -126,6 +127,23 @@ def export(value: str, *, actor: str = CLI_ACTOR) -> dict:
                     "at": _iso(entry.created_at),
                 }
             )
+    edits: dict[int, list[dict]] = {comment_id: [] for comment_id in ids}
+    for start in range(0, len(ids), BATCH_SIZE):
+        for revision in db.session.scalars(
+            select(CommentRevision)
+            .where(CommentRevision.comment_id.in_(ids[start : start + BATCH_SIZE]))
+            .order_by(CommentRevision.id)
+        ):
+            edits[revision.comment_id].append(
+                {
+                    "original": revision.original,
+                    "status": revision.status.value,
+                    "title": revision.title,
+                    "body_text": revision.body_text,
+                    "created_at": _iso(revision.created_at),
+                    "decided_at": _iso(revision.decided_at),
+                }
+            )
     comments = [
         {
             "id": comment.id,
@@ -146,6 +164,8 @@ def export(value: str, *, actor: str = CLI_ACTOR) -> dict:
             # Which keyed hashes are held, never their values (they are keyed by our secret).
             "stored_hashes": _stored_hashes(comment),
             "history": history[comment.id],
+            # The texts of its edits, and the original kept at the first one.
+            "edits": edits[comment.id],
         }
         for comment, site_key, article_id, article_url in rows
     ]
@@ -272,6 +292,8 @@ def erase(
                 updated_at=now,
             )
         )
+        # Their edits (and the original text kept at the first one) go with the text.
+        db.session.execute(delete(CommentRevision).where(CommentRevision.comment_id.in_(ids)))
         db.session.execute(
             AuditEntry.__table__.insert(),
             [

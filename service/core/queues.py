@@ -22,6 +22,7 @@ from service.config import redis_sentinels
 
 MODERATION_QUEUE = "moderation"
 MODERATE_JOB = "workers.jobs.moderate"
+REVISE_JOB = "workers.edits.moderate_revision"
 # With Sentinel, how often a process asks who the master is besides when it connects.
 MASTER_CHECK_SECONDS = 1.0
 
@@ -181,8 +182,40 @@ def enqueue_moderation(
     `replace` first removes a dead job of the same id (the sweeper's retry), so RQ's registries
     keep no stale entry; a fresh submission has no job yet and skips that round trip.
     """
+    return _enqueue(
+        MODERATE_JOB,
+        [comment_id, *([request_info] if request_info else [])],
+        moderation_job_id(comment_id),
+        replace=replace,
+        # An hour when it carries request details (an IP address), else at most a week.
+        failure_ttl=3600 if request_info else 7 * 24 * 3600,
+        what=f"comment {comment_id}",
+    )
+
+
+def revision_job_id(revision_id: int) -> str:
+    """Return the job id for an edit (a comment revision): at most one live job each."""
+    return f"revise-{revision_id}"
+
+
+def enqueue_revision(revision_id: int, *, replace: bool = False) -> bool:
+    """Queue an author's edit for moderation; False (logged) when Redis is unreachable (the
+    revision is committed as pending, and the sweeper enqueues it once Redis is back)."""
+    return _enqueue(
+        REVISE_JOB,
+        [revision_id],
+        revision_job_id(revision_id),
+        replace=replace,
+        failure_ttl=7 * 24 * 3600,
+        what=f"edit {revision_id}",
+    )
+
+
+def _enqueue(
+    function: str, args: list, job_id: str, *, replace: bool, failure_ttl: int, what: str
+) -> bool:
+    """Put one job on the moderation queue under a fixed id; False when Redis is unreachable."""
     queue = moderation_queue()
-    job_id = moderation_job_id(comment_id)
     try:
         if replace:
             with contextlib.suppress(NoSuchJobError):
@@ -191,23 +224,21 @@ def enqueue_moderation(
         # when given one (without, it sends the queue's registration on its own first).
         with queue.connection.pipeline() as pipeline:
             queue.enqueue(
-                MODERATE_JOB,
-                comment_id,
-                *([request_info] if request_info else []),
+                function,
+                *args,
                 job_id=job_id,
                 job_timeout=current_app.config["JOB_TIMEOUT_SECONDS"],
                 # Nothing reads a job's result (the decision is in the database), so a job that
                 # ran leaves nothing in Redis: no hash, no result stream, no registry entry.
                 result_ttl=0,
-                # A failed job is kept for operators to inspect until the sweeper retries it,
-                # and at most a week (an hour when it carries request details: an IP address).
-                failure_ttl=3600 if request_info else 7 * 24 * 3600,
+                # A failed job is kept for operators to inspect until the sweeper retries it.
+                failure_ttl=failure_ttl,
                 pipeline=pipeline,
             )
             pipeline.execute()
     except RedisError as error:
-        # The comment is committed as pending; the sweeper will enqueue it once Redis is back.
-        log.warning("could not enqueue comment %s for moderation: %s", comment_id, error)
+        # The row is committed as pending; the sweeper will enqueue it once Redis is back.
+        log.warning("could not enqueue %s for moderation: %s", what, error)
         return False
     return True
 
@@ -222,16 +253,28 @@ DEQUEUE_GRACE_SECONDS = 3.0
 
 def moderation_job_is_alive(comment_id: int, connection: Redis | None = None) -> bool:
     """Tell whether a comment's job is waiting or running (not lost, failed or abandoned)."""
+    return _job_is_alive(
+        moderation_job_id(comment_id), CLAIMED_PREFIX + str(comment_id), connection
+    )
+
+
+def revision_job_is_alive(revision_id: int, connection: Redis | None = None) -> bool:
+    """Tell whether an edit's job is waiting or running (edits are never claimed in batches)."""
+    job_id = revision_job_id(revision_id)
+    return _job_is_alive(job_id, CLAIMED_PREFIX + job_id, connection)
+
+
+def _job_is_alive(job_id: str, claimed_key: str, connection: Redis | None) -> bool:
+    """Tell whether a job is waiting or running, or (no job) another job's batch holds it."""
     connection = connection or redis_connection()
     queue = moderation_queue(connection)
-    job_id = moderation_job_id(comment_id)
     # One MULTI: the status and where the id is, read together, so a worker taking the job
     # between two reads cannot make a waiting job look lost.
     with connection.pipeline() as pipeline:
         pipeline.hmget(Job.key_for(job_id), "status", "enqueued_at")
         pipeline.lpos(queue.key, job_id)
         pipeline.lpos(queue.intermediate_queue_key, job_id)
-        pipeline.exists(CLAIMED_PREFIX + str(comment_id))
+        pipeline.exists(claimed_key)
         (status, enqueued_at), waiting, taken, claimed = pipeline.execute()
     if status is None:
         # No job of its own: alive only while another job's batch holds it.

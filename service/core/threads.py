@@ -89,6 +89,7 @@ def _head_statement(with_count: bool):
         Site.max_comment_length,
         Site.closed_at,
         Site.auto_close_days,
+        Site.edit_window_seconds,
         Article.id.label("article_pk"),
         Article.url,
         Article.title,
@@ -118,6 +119,7 @@ THREAD_COLUMNS = (
     Comment.body_html,
     Comment.created_at,
     Comment.featured_at,
+    Comment.edited_at,
 )
 
 
@@ -191,6 +193,8 @@ def _entry(row, replies: list[dict], answered: bool) -> dict | None:
         "created_at": _iso(row.created_at),
         "deleted": row.status == CommentStatus.DELETED,
         "featured": row.featured_at is not None and row.status == CommentStatus.APPROVED,
+        # Set once an approved edit replaced the text: the widget shows "(edited)".
+        "edited_at": _iso(row.edited_at) if row.edited_at and body_html is not None else None,
         "replies": replies,
     }
 
@@ -263,6 +267,7 @@ def _load_thread(
             "language": head.language,
             "min_comment_length": head.min_comment_length,
             "max_comment_length": head.max_comment_length,
+            "edit_window_seconds": head.edit_window_seconds,
         },
         "article": {
             "id": article_id,

@@ -70,6 +70,10 @@ class ThreadCommentSchema(Schema):
         metadata={"description": "A tombstone: the author deleted it, replies remain."}
     )
     featured = fields.Boolean(metadata={"description": "An editors' pick."})
+    edited_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "When an approved edit last replaced the text (null: never)."},
+    )
     replies = fields.List(fields.Nested(lambda: ThreadCommentSchema()))
 
 
@@ -99,6 +103,9 @@ class SiteInfoSchema(Schema):
     language = fields.String(metadata={"description": "Used when the page doesn't say its own."})
     min_comment_length = fields.Integer()
     max_comment_length = fields.Integer()
+    edit_window_seconds = fields.Integer(
+        metadata={"description": "Authors may edit a comment this long after posting; 0: never."}
+    )
 
 
 class ThreadSchema(Schema):
@@ -151,10 +158,65 @@ class OwnCommentSchema(Schema):
     )
     created_at = UTCDateTime()
     decided_at = UTCDateTime(allow_none=True)
+    edited_at = UTCDateTime(allow_none=True)
+    editable_until = UTCDateTime(
+        allow_none=True, metadata={"description": "Null when the site turned editing off."}
+    )
+    edit = fields.Nested(lambda: OwnEditSchema(), allow_none=True)
 
     def _reasons(self, comment) -> list[str]:
         # A hold ban (a watchlist) shows as waiting for a moderator, never as a list.
         return reasons_for_author(comment.reasons or [])
+
+
+class CommentEditSchema(Schema):
+    """An author's new text for their comment (sanitized and checked like a submission)."""
+
+    class Meta:
+        unknown = RAISE
+
+    title = TrimmedString(load_default=None, validate=validate.Length(max=120))
+    body = TrimmedString(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class EditedSchema(Schema):
+    """The answer to an edit: moderated like a new comment before readers see it."""
+
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "The comment's status."})
+    edit_status = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The edit's status when the comment is published (readers keep the "
+            "approved text until it is approved); null when the comment itself was still "
+            "undecided and its text was replaced."
+        },
+    )
+    editable_until = UTCDateTime()
+
+
+class OwnEditSchema(Schema):
+    """The author's latest edit of a published comment and its decision."""
+
+    id = fields.Integer()
+    status = fields.String(
+        metadata={"description": "pending, held, approved, rejected or superseded."}
+    )
+    title = fields.String(allow_none=True)
+    body_html = fields.String()
+    reasons = fields.Method(
+        "_reasons",
+        metadata={
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Why it was held or not published, as the author may read it.",
+        },
+    )
+    created_at = UTCDateTime()
+    decided_at = UTCDateTime(allow_none=True)
+
+    def _reasons(self, revision) -> list[str]:
+        return reasons_for_author(revision.reasons or [])
 
 
 class DeleteTokenHeaderSchema(Schema):

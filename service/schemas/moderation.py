@@ -135,6 +135,10 @@ class CardSchema(Schema):
         metadata={"description": "Sent under a shadow ban: only its author sees it published."}
     )
     featured = fields.Boolean(metadata={"description": "An editors' pick, shown above its thread."})
+    edited_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "When an approved edit last replaced the text (null: never)."},
+    )
     ban_targets = fields.List(
         fields.String(),
         metadata={

@@ -20,6 +20,8 @@ NAME_MAX = 200
 # The submit schema caps a comment's body at this many characters, so a site can't allow more.
 BODY_MAX = 5000
 AUTO_CLOSE_MAX_DAYS = 3650
+# An edit window longer than a day would let old threads change under their readers.
+EDIT_WINDOW_MAX_SECONDS = 86400
 ORIGINS_MAX = 100
 WORD_MAX_LENGTH = 100
 LIST_MAX = 2000
@@ -337,6 +339,15 @@ class _SiteSettingsSchema(Schema):
         ),
         metadata={"description": "Articles take no comments this long after their first one."},
     )
+    edit_window_seconds = fields.Integer(
+        strict=True,
+        validate=validate.Range(
+            min=0,
+            max=EDIT_WINDOW_MAX_SECONDS,
+            error=f"Use a number of seconds from 0 to {EDIT_WINDOW_MAX_SECONDS} (0: no editing).",
+        ),
+        metadata={"description": "Authors may edit a comment this long after posting; 0: never."},
+    )
     rate_limits = fields.Nested(SiteRateLimitsSchema)
     policy = fields.Nested(PolicySchema)
 
@@ -406,6 +417,7 @@ class SiteSchema(Schema):
     min_comment_length = fields.Integer()
     max_comment_length = fields.Integer()
     auto_close_days = fields.Integer(allow_none=True)
+    edit_window_seconds = fields.Integer()
     rate_limits = fields.Dict(
         keys=fields.String(),
         values=fields.String(),

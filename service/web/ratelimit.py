@@ -28,8 +28,9 @@ from service.web.responses import error_response
 log = logging.getLogger(__name__)
 
 ACTIONS = ("submit", "report", "delete")
-# The HTTP method of each limited action: its view shares an endpoint with unlimited reads.
-ACTION_METHODS = {"submit": "POST", "report": "POST", "delete": "DELETE"}
+# The HTTP methods of each limited action: its view shares an endpoint with unlimited reads.
+# An author's edit (PATCH) is a submission of new text, under the submit limit.
+ACTION_METHODS = {"submit": ("POST", "PATCH"), "report": ("POST",), "delete": ("DELETE",)}
 # Redis keys start with this, next to the queue's; tests clear "talkback:*" between tests.
 KEY_PREFIX = "talkback:ratelimit"
 MESSAGES = {
@@ -221,7 +222,7 @@ def limit_for(action: str) -> str:
     default = current_app.config[f"RATE_LIMIT_{action.upper()}"]
     # Flask-Limiter also asks while other methods of the same endpoint (reading a thread) run;
     # answer those without a database query.
-    if request.method != ACTION_METHODS[action]:
+    if request.method not in ACTION_METHODS[action]:
         return default
     _, overrides = _site_of_request()
     value = overrides.get(action)

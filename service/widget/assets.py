@@ -29,6 +29,7 @@ WIDGET_MODULES = (
     "composer.js",  # writing and posting a comment
     "drafts.js",  # drafts across reloads and tabs
     "own.js",  # the reader's own comments and deleting them
+    "edit.js",  # editing the reader's own comment within the site's edit window
     "pending.js",  # polling comments that await moderation
     "report.js",  # reporting a comment
     "dialog.js",  # the confirm dialog

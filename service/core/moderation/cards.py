@@ -92,6 +92,8 @@ def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | N
                 "shadow": comment.shadow,
                 # An editors' pick: shown above its thread.
                 "featured": comment.featured_at is not None,
+                # Set once an approved edit replaced its text: the card links to its history.
+                "edited_at": comment.edited_at,
                 "ban_targets": stored_targets(comment),
             }
         )

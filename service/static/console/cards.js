@@ -56,6 +56,7 @@ export function renderCard(c) {
       : null,
     c.banned ? h("li", { class: "status status-banned", "data-banned": "", text: "Banned" }) : null,
     h("li", { class: "status status-featured", "data-featured-marker": "", hidden: !c.featured, text: "Editors' pick" }),
+    c.edited_at ? h("li", {}, h("a", { href: `/console/comments/${c.id}/history`, text: "Edited: history" })) : null,
   );
   const premoderate = h("button", {
     type: "button",

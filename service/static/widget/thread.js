@@ -32,6 +32,11 @@ class Talkback {
   placeOwn = placeOwn;
   showOwnPublished = showOwnPublished;
   deleteOwn = deleteOwn;
+  // edit.js
+  editButton = editButton;
+  openEdit = openEdit;
+  editPending = editPending;
+  watchEdit = watchEdit;
   // pending.js
   pendingIds = pendingIds;
   showOwnPending = showOwnPending;
@@ -199,6 +204,7 @@ class Talkback {
     if (page.site) {
       LIMITS.body = page.site.max_comment_length;
       BODY_LIMITS.min = page.site.min_comment_length;
+      this.editWindow = page.site.edit_window_seconds;
     }
     this.setCount(page.count);
     this.renderPicks(page.featured);
@@ -301,6 +307,7 @@ class Talkback {
       this.timeElement(comment.created_at),
       own ? h("span", { class: "tb-you", text: t.you }) : null,
       comment.featured ? h("span", { class: "tb-you tb-pick", text: t.pick }) : null,
+      comment.edited_at ? h("span", { class: "tb-edited", text: t.edited }) : null,
     );
     card.append(meta);
     if (pending) {
@@ -335,7 +342,12 @@ class Talkback {
           "aria-describedby": `tb-a${comment.id}`,
           onclick: (event) => this.deleteOwn(comment.id, event.currentTarget),
         }),
+        pending ? null : this.editButton(comment),
       );
+      if (own.edit === "pending") {
+        this.editPending(card);
+        this.watchEdit(comment.id, POLL_FIRST_MS);
+      }
     } else {
       actions.append(
         h("button", {
