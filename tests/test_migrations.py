@@ -44,25 +44,52 @@ def test_downgrade_to_base_and_upgrade_again(app_factory, tmp_path):
 
 
 def test_duplicate_anonymous_reports_are_folded_into_the_first(app_factory, tmp_path):
-    from service.models import Report, ReportReason
-
-    from .helpers import make_comment, make_site
+    from service.models import Report
 
     with temporary_database(tmp_path) as url:
         fresh = app_factory(SQLALCHEMY_DATABASE_URI=url)
         with fresh.app_context():
             upgrade(revision="ea79f012cc25")  # before reports were one per address
-            comment = make_comment(make_site("demo"), "approved")
+            # Plain SQL with the columns of that revision: the models have grown since.
+            run = db.session.execute
+            run(
+                sa.text(
+                    "INSERT INTO sites (key, name, policy, allowed_origins, created_at)"
+                    " VALUES ('demo', 'Demo', '{}', '[]', :now)"
+                ),
+                {"now": "2026-11-30 10:00:00"},
+            )
+            run(
+                sa.text(
+                    "INSERT INTO articles (site_id, external_id, is_closed, created_at)"
+                    " SELECT id, 'a1', false, :now FROM sites"
+                ),
+                {"now": "2026-11-30 10:00:00"},
+            )
+            run(
+                sa.text(
+                    "INSERT INTO comments (site_id, article_id, status, author_name, body_html,"
+                    " body_text, text_hash, reasons, delete_token_hash, created_at, updated_at)"
+                    " SELECT site_id, id, 'approved', 'Ann', '<p>x</p>', 'x', :hash, '[]', :hash,"
+                    " :now, :now FROM articles"
+                ),
+                {"now": "2026-11-30 10:00:00", "hash": "0" * 64},
+            )
+            comment_id, site_id = run(sa.text("SELECT id, site_id FROM comments")).one()
             rows = [(None, "a" * 64)] * 3 + [(None, "b" * 64)] * 2 + [("key-one-1", "a" * 64)]
             for key, ip_hash in rows:
-                db.session.add(
-                    Report(
-                        comment_id=comment.id,
-                        site_id=comment.site_id,
-                        reason=ReportReason.SPAM,
-                        reporter_key=key,
-                        ip_hash=ip_hash,
-                    )
+                run(
+                    sa.text(
+                        "INSERT INTO reports (comment_id, site_id, reason, reporter_key, ip_hash,"
+                        " created_at) VALUES (:comment, :site, 'spam', :key, :ip, :now)"
+                    ),
+                    {
+                        "comment": comment_id,
+                        "site": site_id,
+                        "key": key,
+                        "ip": ip_hash,
+                        "now": "2026-11-30 10:00:00",
+                    },
                 )
             db.session.commit()
             first = db.session.scalar(sa.select(sa.func.min(Report.id)))

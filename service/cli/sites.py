@@ -138,6 +138,7 @@ def _settings_lines(info: dict) -> list[tuple[str, str]]:
         ("state", closed),
         ("created", f"{info['created_at']:%Y-%m-%d %H:%M} UTC"),
         ("language", info["language"]),
+        ("sign-in", info["sign_in"]),
         (
             "origins",
             ", ".join(info["allowed_origins"]) or "(none: no page can embed the site yet)",
@@ -209,6 +210,7 @@ SET_OPTIONS = {
     "min_comment_length": "--min-length",
     "max_comment_length": "--max-length",
     "auto_close_days": "--auto-close-days",
+    "sign_in": "--sign-in",
 }
 
 
@@ -225,6 +227,11 @@ SET_OPTIONS = {
     help="Close articles to new comments N days after their first one.",
 )
 @click.option("--no-auto-close", is_flag=True, help="Keep articles open (the default).")
+@click.option(
+    "--sign-in",
+    help="Who may post: anonymous (default), required (signed-in readers only) or links "
+    "(sign-in needed to post a link).",
+)
 @click.option(
     "--rate-limit",
     "rate_limits",
@@ -249,6 +256,7 @@ def set_site(
     max_length: int | None,
     auto_close_days: int | None,
     no_auto_close: bool,
+    sign_in: str | None,
     rate_limits: tuple[str, ...],
     policy: tuple[str, ...],
 ) -> None:
@@ -263,6 +271,7 @@ def set_site(
         "min_comment_length": min_length,
         "max_comment_length": max_length,
         "auto_close_days": auto_close_days,
+        "sign_in": sign_in,
     }
     data: dict = {field: value for field, value in given.items() if value is not None}
     if no_auto_close:

@@ -90,6 +90,7 @@ TARGETS = {
     BanTarget.IP.value: "IP address",
     BanTarget.NETWORK.value: "IP network (/24 or /48)",
     BanTarget.EMAIL_DOMAIN.value: "Email domain",
+    BanTarget.SSO_ID.value: "SSO id (the publisher's user id; one site)",
 }
 KINDS = {
     BanKind.HARD.value: "Hard: refuse their comments, with a message",

@@ -36,6 +36,7 @@ PLAIN_SETTINGS = (
     "min_comment_length",
     "max_comment_length",
     "auto_close_days",
+    "sign_in",
 )
 DEFAULTS = {
     "allowed_origins": [],
@@ -43,6 +44,7 @@ DEFAULTS = {
     "min_comment_length": 1,
     "max_comment_length": 5000,
     "auto_close_days": None,
+    "sign_in": "anonymous",
 }
 
 
@@ -181,6 +183,7 @@ def site_dict(site: Site, moderators: list[str] | None = None) -> dict:
         "min_comment_length": site.min_comment_length,
         "max_comment_length": site.max_comment_length,
         "auto_close_days": site.auto_close_days,
+        "sign_in": site.sign_in,
         "rate_limits": dict(site.rate_limits or {}),
         "effective_rate_limits": effective_rate_limits(site),
         "policy": dict(site.policy or {}),

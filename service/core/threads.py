@@ -86,6 +86,7 @@ def _head_statement(with_count: bool):
     columns = [
         Site.language,
         Site.min_comment_length,
+        Site.sign_in,
         Site.max_comment_length,
         Site.closed_at,
         Site.auto_close_days,
@@ -117,6 +118,7 @@ THREAD_COLUMNS = (
     Comment.title,
     Comment.body_html,
     Comment.created_at,
+    Comment.badges,
 )
 
 
@@ -179,6 +181,8 @@ def _entry(row, replies: list[dict], answered: bool) -> dict | None:
         "body_html": body_html,
         "created_at": _iso(row.created_at),
         "deleted": row.status == CommentStatus.DELETED,
+        # A signed-in author's badges (service.core.sso); a tombstone shows none.
+        "badges": (row.badges or []) if row.status != CommentStatus.DELETED else [],
         "replies": replies,
     }
 
@@ -250,6 +254,7 @@ def _load_thread(
         "site": {
             "language": head.language,
             "min_comment_length": head.min_comment_length,
+            "sign_in": head.sign_in,
             "max_comment_length": head.max_comment_length,
         },
         "article": {
