@@ -38,7 +38,8 @@ HOST_PAGE = """<!doctype html>
 <h1>Test article</h1>
 <div id="talkback"></div>
 <script src="{{ api }}/embed.js" data-site="demo" data-article="{{ article }}"
-  {% if limit %}data-limit="{{ limit }}"{% endif %} async></script>
+  {% if limit %}data-limit="{{ limit }}"{% endif %}
+  {% if sso_token %}data-sso-token="{{ sso_token }}"{% endif %} async></script>
 </body></html>"""
 
 # A list page with many stories, to see count.js split its requests.
@@ -62,9 +63,13 @@ class LiveServer:
         self.page_origin = f"http://localhost:{self.port}"
         self.api_origin = f"http://127.0.0.1:{self.port}"
 
-    def page(self, article: str = "a1", lang: str = "en", limit: int | None = None) -> str:
-        """Return the URL of a host page embedding the widget for an article."""
+    def page(
+        self, article: str = "a1", lang: str = "en", limit: int | None = None, sso_token: str = ""
+    ) -> str:
+        """Return the URL of a host page embedding the widget for an article (with a sign-in
+        token in data-sso-token, if given)."""
         query = f"article={article}&lang={lang}" + (f"&limit={limit}" if limit else "")
+        query += f"&sso_token={sso_token}" if sso_token else ""
         return f"{self.page_origin}/test-host?{query}"
 
     def list_page(self, count: int) -> str:
@@ -85,6 +90,7 @@ def _host_page() -> Response:
         article=request.args.get("article", "a1"),
         lang=request.args.get("lang", "en"),
         limit=request.args.get("limit"),
+        sso_token=request.args.get("sso_token", ""),
     )
 
 

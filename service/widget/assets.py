@@ -31,6 +31,7 @@ WIDGET_MODULES = (
     "own.js",  # the reader's own comments and deleting them
     "pending.js",  # polling comments that await moderation
     "report.js",  # reporting a comment
+    "sso.js",  # sign-in with the publisher's login (sessions, login-required)
     "dialog.js",  # the confirm dialog
     "embed.js",  # the start: reads the script tag and launches the widget
 )

@@ -32,7 +32,18 @@ function start() {
   }
   if (host.shadowRoot) return; // embedded twice: the first one wins
   const limit = Math.min(100, Math.max(1, Number.parseInt(data.limit, 10) || 20));
-  const launch = (lang) => new Talkback(host, { site: data.site, article: data.article, limit, lang: pickLanguage(lang) });
+  let widget = null;
+  let queued = null; // a login() before the widget started (it waits for the site's language)
+  const launch = (lang) => {
+    widget = new Talkback(host, { site: data.site, article: data.article, limit, lang: pickLanguage(lang) });
+    if (queued) widget.login(queued);
+  };
+  // The page's only handle on the widget: sign a reader in with a token its login signed, or out.
+  // @ts-ignore
+  window.Talkback = Object.freeze({
+    login: (token) => (widget ? widget.login(String(token)) : Promise.resolve(!!(queued = String(token)))),
+    logout: () => widget?.logout(),
+  });
   const pageLanguage = data.lang || document.documentElement.lang;
   if (pageLanguage) return launch(pageLanguage);
   // The page doesn't say its language: use the site's default, read from a one-comment page.

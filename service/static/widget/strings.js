@@ -64,6 +64,9 @@ const STRINGS = {
     reportThanks: "Thanks. A moderator will look at this comment.",
     reportFailed: "The report could not be sent. Please try again.",
     you: "You",
+    commentingAs: "Commenting as",
+    signInRequired: "Please sign in to post this comment. Your text is kept.",
+    sessionExpired: "Your sign-in has expired. Please sign in again; your text is kept.",
   },
   he: {
     dir: "rtl",
@@ -123,5 +126,8 @@ const STRINGS = {
     reportThanks: "תודה. עורך יבדוק את התגובה.",
     reportFailed: "לא ניתן היה לשלוח את הדיווח. נסו שוב.",
     you: "את/ה",
+    commentingAs: "מגיבים בשם",
+    signInRequired: "יש להתחבר כדי לפרסם את התגובה. הטקסט שלכם נשמר.",
+    sessionExpired: "פג תוקף ההתחברות. יש להתחבר מחדש; הטקסט שלכם נשמר.",
   },
 };
