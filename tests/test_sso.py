@@ -477,3 +477,47 @@ def test_cors_preflight_allows_authorization(client, site):
         },
     )
     assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_keys_in_the_console(client, site, make_user, login):
+    from .helpers import csrf_token_of
+
+    make_user("olga", role="operator")
+    login(client, "olga")
+    page = client.get("/console/sites/demo")
+    assert "No keys: the site accepts no sign-in tokens." in page.get_data(as_text=True)
+    token = csrf_token_of(page)
+    added = client.post(
+        "/console/sites/demo/sso-keys",
+        data={"csrf_token": token, "algorithm": "HS256", "kid": "console-1"},
+    )
+    text = added.get_data(as_text=True)
+    assert added.status_code == 200 and "Copy it now: it is never shown again." in text
+    secret = text.split("Copy it now: it is never shown again.")[1].split("<code>")[1]
+    secret = secret.split("</code>")[0]
+    assert exchange(client, hs_token(secret=secret, kid="console-1")).status_code == 200
+    # The secret is never shown again.
+    assert secret not in client.get("/console/sites/demo").get_data(as_text=True)
+    bad = client.post(
+        "/console/sites/demo/sso-keys",
+        data={"csrf_token": token, "algorithm": "RS256", "public_key": "nope"},
+    )
+    assert bad.status_code == 422 and "Paste the key as PEM" in bad.get_data(as_text=True)
+    retired = client.post(
+        "/console/sites/demo/sso-keys/console-1/retire", data={"csrf_token": token}
+    )
+    assert retired.status_code == 302
+    refused(client, hs_token(secret=secret, kid="console-1"), "retired key")
+    saved = client.post(
+        "/console/sites/demo",
+        data={**_edit_form(client), "csrf_token": token, "sign_in": "required"},
+    )
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    assert db.session.query(Site).filter_by(key="demo").one().sign_in == "required"
+
+
+def _edit_form(client) -> dict:
+    from .helpers import form_of
+
+    return form_of(client.get("/console/sites/demo").get_data(as_text=True), "/console/sites/demo")

@@ -255,10 +255,10 @@ def _candidate_keys(site: Site, header: dict) -> list[SsoKey]:
     of its algorithm. Raises 401 with the reason when none can."""
     keys = list(db.session.scalars(select(SsoKey).where(SsoKey.site_id == site.id)))
     active = [key for key in keys if key.is_active]
-    if not active:
-        raise _refuse(NO_KEYS)
     alg = header.get("alg")
     kid = header.get("kid")
+    if not keys or (not active and kid is None):
+        raise _refuse(NO_KEYS)
     if kid is not None:
         named = next((key for key in keys if key.kid == kid), None)
         if named is None:

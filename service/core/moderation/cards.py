@@ -91,6 +91,9 @@ def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | N
                 # Shown to nobody but its author; the console marks it.
                 "shadow": comment.shadow,
                 "ban_targets": stored_targets(comment),
+                # A reader signed in with the publisher's login: their id there and badges.
+                "sso_id": comment.sso_id,
+                "badges": list(comment.badges or []),
             }
         )
     return cards
