@@ -55,7 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     ratelimit.init_app(app)
     api = TalkbackApi(app)
     outages.init_app(app)
-    api.register_blueprint(public.bp)
+    public.register(api)
     moderation.register(api)
     api.register_blueprint(admin_sites.bp)
     api.register_blueprint(admin_bans.bp)

@@ -26,6 +26,22 @@ from service.web.reader import current_reader
 bp = Blueprint(
     "public", __name__, url_prefix="/api/v1", description="Reading and writing comments."
 )
+# A signed-in reader's session (POST /sites/{site}/session), optional where it is documented.
+READER_SCHEME = "readerSession"
+READER_OPTIONAL = [{}, {READER_SCHEME: []}]
+
+
+def register(api) -> None:
+    """Register the blueprint and the reader session's security scheme."""
+    api.spec.components.security_scheme(
+        READER_SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A reader session from POST /api/v1/sites/{site}/session.",
+        },
+    )
+    api.register_blueprint(bp)
 
 RATE_LIMITED = "Too many attempts from this address or commenter key on this site."
 RATE_LIMITED_DELETE = "Too many deletes from this address on this site."
@@ -77,6 +93,7 @@ class ArticleComments(MethodView):
 
     # Outermost: every attempt counts, before the body is even parsed.
     @ratelimit.limited("submit")
+    @bp.doc(security=READER_OPTIONAL)
     @bp.arguments(CommentSubmitSchema)
     @bp.response(202, SubmittedSchema)
     @bp.alt_response(401, schema=ErrorSchema, description=SIGNED_OUT)
@@ -103,6 +120,7 @@ class ArticleComments(MethodView):
 class OwnComment(MethodView):
     """A comment as its author sees it, with the delete token from submission."""
 
+    @bp.doc(security=READER_OPTIONAL)
     @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
     @bp.response(200, OwnCommentSchema)
     @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
@@ -114,6 +132,7 @@ class OwnComment(MethodView):
         return comments.get_own_comment(comment_id, token, current_reader(None))
 
     @ratelimit.limited("delete", by_commenter_key=False)
+    @bp.doc(security=READER_OPTIONAL)
     @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
     @bp.response(204)
     @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
@@ -146,6 +165,7 @@ class ReaderSession(MethodView):
         comments.check_site_key(site)
         return sso.start_session(site, data["token"])
 
+    @bp.doc(security=[{READER_SCHEME: []}])
     @bp.response(204)
     @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
     @bp.alt_response(404, schema=ErrorSchema, description="Unknown site.")

@@ -361,7 +361,7 @@ def get_own_comment(comment_id: int, token: str | None, reader: Reader | None = 
     comment = db.session.get(Comment, comment_id) if 1 <= comment_id <= MAX_ID else None
     if comment is None:
         raise NotFoundError("There is no such comment.")
-    if is_authors_session(comment, reader) and not token:
+    if is_authors_session(comment, reader):
         return comment
     if not token:
         raise ForbiddenError(
