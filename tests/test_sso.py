@@ -521,3 +521,22 @@ def _edit_form(client) -> dict:
     from .helpers import form_of
 
     return form_of(client.get("/console/sites/demo").get_data(as_text=True), "/console/sites/demo")
+
+
+def test_demo_page_signs_in_a_demo_reader(client, site):
+    import re
+
+    plain = client.get("/demo").get_data(as_text=True)
+    assert "Sign in as a demo reader" in plain and "data-sso-token" not in plain
+    page = client.get("/demo?reader=1").get_data(as_text=True)
+    demo_token = re.search(r'data-sso-token="([^"]+)"', page).group(1)
+    answer = exchange(client, demo_token)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["reader"] == {
+        "id": "demo-reader-1",
+        "name": "Demo Reader",
+        "badges": ["subscriber"],
+    }
+    # The key is added once; later pages sign with it.
+    client.get("/demo?reader=1")
+    assert db.session.query(SsoKey).count() == 1

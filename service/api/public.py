@@ -43,6 +43,7 @@ def register(api) -> None:
     )
     api.register_blueprint(bp)
 
+
 RATE_LIMITED = "Too many attempts from this address or commenter key on this site."
 RATE_LIMITED_DELETE = "Too many deletes from this address on this site."
 RATE_LIMITED_SIGN_IN = "Too many sign-ins from this address on this site."
@@ -165,12 +166,12 @@ class ReaderSession(MethodView):
         comments.check_site_key(site)
         return sso.start_session(site, data["token"])
 
-    @bp.doc(security=[{READER_SCHEME: []}])
+    @bp.doc(security=READER_OPTIONAL)
     @bp.response(204)
     @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
     @bp.alt_response(404, schema=ErrorSchema, description="Unknown site.")
     def delete(self, site):
-        """Sign out: check the session; the widget forgets it (sessions are stateless)."""
+        """Sign out: check the session, if any; the widget forgets it (sessions are stateless)."""
         comments.find_site(site)
         current_reader(site)
 
