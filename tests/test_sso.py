@@ -540,3 +540,31 @@ def test_demo_page_signs_in_a_demo_reader(client, site):
     # The key is added once; later pages sign with it.
     client.get("/demo?reader=1")
     assert db.session.query(SsoKey).count() == 1
+
+
+def test_moderation_cards_show_the_sso_id_and_badges(client, hs_key, make_user, api_token):
+    token = api_token(make_user("olga", role="operator"))
+    session = signed_in(client)["session"]
+    client.post(comments_url(), json={"body": POLITE}, headers=auth(session))
+    client.post(comments_url(), json={"author_name": "Dana", "body": POLITE + " too"})
+    cards = client.get("/api/v1/moderation/queues/pending", headers=auth(token)).json["comments"]
+    by_name = {card["author_name"]: card for card in cards}
+    assert by_name["Noa Levi"]["sso_id"] == "u-42"
+    assert by_name["Noa Levi"]["badges"] == ["subscriber"]
+    assert "sso_id" in by_name["Noa Levi"]["ban_targets"]
+    assert by_name["Dana"]["sso_id"] is None and by_name["Dana"]["badges"] == []
+
+
+def test_a_spent_jti_is_kept_only_while_the_token_could_be_used(client, hs_key):
+    from service.core.queues import redis_connection
+
+    signed_in(client, jti="short", exp=now() + 120)
+    signed_in(client, jti="long", exp=now() + 30 * 86400)
+    ttls = {
+        name.decode(): redis_connection().ttl(name)
+        for name in redis_connection().scan_iter(match="talkback:sso:jti:*")
+    }
+    assert len(ttls) == 2
+    assert sorted(ttls.values())[0] <= 120 + 60
+    # Refused anyway once older than SSO_MAX_TOKEN_AGE (24 h): not kept for 30 days.
+    assert sorted(ttls.values())[1] <= 86400 + 60

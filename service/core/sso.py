@@ -391,7 +391,9 @@ def verify_token(site: Site, token: str) -> dict:
     if email is not None and ("@" not in email or "." not in email.rpartition("@")[2]):
         raise _refuse("The sign-in token's 'email' claim is not an email address.")
     claims["badges"] = _badges(claims)
-    _spend_jti(site, claims["jti"], int(claims["exp"]), leeway)
+    # Remembered until the token is refused anyway: expired, or older than the maximum age.
+    usable_until = min(int(claims["exp"]), int(claims["iat"]) + config["SSO_MAX_TOKEN_AGE_SECONDS"])
+    _spend_jti(site, claims["jti"], usable_until, leeway)
     return claims
 
 
