@@ -32,17 +32,15 @@ function start() {
   }
   if (host.shadowRoot) return; // embedded twice: the first one wins
   const limit = Math.min(100, Math.max(1, Number.parseInt(data.limit, 10) || 20));
-  let widget = null;
-  let queued = null; // a login() before the widget started (it waits for the site's language)
-  const launch = (lang) => {
-    widget = new Talkback(host, { site: data.site, article: data.article, limit, lang: pickLanguage(lang) });
-    if (queued) widget.login(queued);
-  };
-  // The page's only handle on the widget: sign a reader in with a token its login signed, or out.
+  let started;
+  const widget = new Promise((resolve) => (started = resolve));
+  const launch = (lang) => started(new Talkback(host, { site: data.site, article: data.article, limit, lang: pickLanguage(lang) }));
+  // The page's only handle on the widget: sign a reader in with a token its login signed, or out
+  // (resolving once the widget has started: it may first wait for the site's language).
   // @ts-ignore
   window.Talkback = Object.freeze({
-    login: (token) => (widget ? widget.login(String(token)) : Promise.resolve(!!(queued = String(token)))),
-    logout: () => widget?.logout(),
+    login: (token) => widget.then((talkback) => talkback.login(String(token))),
+    logout: () => widget.then((talkback) => talkback.logout()),
   });
   const pageLanguage = data.lang || document.documentElement.lang;
   if (pageLanguage) return launch(pageLanguage);
