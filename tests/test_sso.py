@@ -568,3 +568,14 @@ def test_a_spent_jti_is_kept_only_while_the_token_could_be_used(client, hs_key):
     assert sorted(ttls.values())[0] <= 120 + 60
     # Refused anyway once older than SSO_MAX_TOKEN_AGE (24 h): not kept for 30 days.
     assert sorted(ttls.values())[1] <= 86400 + 60
+
+
+def test_ban_by_sso_id_from_the_command_line(cli, client, hs_key):
+    result = cli("bans", "add", "--site", "demo", "--sso-id", "u-42", "--reason", "trolling")
+    assert result.exit_code == 0, result.output
+    assert "hard ban of sso_id u-42 on site demo" in result.output
+    session = signed_in(client)["session"]
+    response = client.post(comments_url(), json={"body": POLITE}, headers=auth(session))
+    assert response.status_code == 403
+    result = cli("bans", "add", "--all", "--sso-id", "u-42", "--reason", "trolling")
+    assert result.exit_code != 0 and "choose the site" in result.output
