@@ -579,3 +579,13 @@ def test_ban_by_sso_id_from_the_command_line(cli, client, hs_key):
     assert response.status_code == 403
     result = cli("bans", "add", "--all", "--sso-id", "u-42", "--reason", "trolling")
     assert result.exit_code != 0 and "choose the site" in result.output
+
+
+def test_signing_out_checks_the_session(client, hs_key):
+    session = signed_in(client)["session"]
+    assert client.delete(SESSION_URL, headers=auth(session)).status_code == 204
+    assert client.delete(SESSION_URL).status_code == 204  # nothing to forget
+    response = client.delete(SESSION_URL, headers=auth("forged"))
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "session_expired"
+    assert client.delete("/api/v1/sites/nosuch/session").status_code == 404
