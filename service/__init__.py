@@ -15,7 +15,16 @@ class InsecureConfigError(RuntimeError):
 def create_app(config: dict | None = None) -> Flask:
     """Build the Flask app: settings, extensions, auth, API blueprints, web pages and commands."""
     from . import cli
-    from .api import TalkbackApi, admin_advice, admin_bans, admin_sites, health, moderation, public
+    from .api import (
+        TalkbackApi,
+        admin_advice,
+        admin_bans,
+        admin_sites,
+        admin_sso,
+        health,
+        moderation,
+        public,
+    )
     from .console import admin as console_admin
     from .console import advice as console_advice
     from .console import auth as console_auth
@@ -47,10 +56,11 @@ def create_app(config: dict | None = None) -> Flask:
     ratelimit.init_app(app)
     api = TalkbackApi(app)
     outages.init_app(app)
-    api.register_blueprint(public.bp)
+    public.register(api)
     moderation.register(api)
     api.register_blueprint(admin_sites.bp)
     api.register_blueprint(admin_bans.bp)
+    api.register_blueprint(admin_sso.bp)
     api.register_blueprint(admin_advice.bp)
     api.register_blueprint(health.bp)
     cors.init_app(app)

@@ -143,11 +143,22 @@ class Config:
     RATE_LIMIT_SUBMIT = os.environ.get("TALKBACK_RATE_LIMIT_SUBMIT", "5/minute;30/hour")
     RATE_LIMIT_REPORT = os.environ.get("TALKBACK_RATE_LIMIT_REPORT", "10/minute;60/hour")
     RATE_LIMIT_DELETE = os.environ.get("TALKBACK_RATE_LIMIT_DELETE", "10/minute;60/hour")
+    # Reader sign-ins (SSO token exchanges) per site and IP address; no per-site override.
+    RATE_LIMIT_SIGN_IN = os.environ.get("TALKBACK_RATE_LIMIT_SIGN_IN", "30/minute;300/hour")
     # Console logins per IP address, against password guessing across accounts.
     RATE_LIMIT_LOGIN = os.environ.get("TALKBACK_RATE_LIMIT_LOGIN", "10/minute;100/hour")
     # Where the limits are counted (redis://, rediss:// or unix:///path); the queue's Redis
     # (REDIS_URL) unless set.
     RATELIMIT_STORAGE_URI = os.environ.get("TALKBACK_RATELIMIT_STORAGE_URL") or None
+
+    # SSO sign-in (service/core/sso.py): clock skew tolerated on a publisher's token (exp, nbf,
+    # iat); a token issued longer ago than SSO_MAX_TOKEN_AGE is refused however long its exp;
+    # the reader session a token is exchanged for lasts SSO_SESSION_SECONDS (or until the
+    # token's own exp if later, at most SSO_SESSION_MAX_SECONDS).
+    SSO_LEEWAY_SECONDS = _env_int("TALKBACK_SSO_LEEWAY", 60)
+    SSO_MAX_TOKEN_AGE_SECONDS = _env_int("TALKBACK_SSO_MAX_TOKEN_AGE", 24 * 3600)
+    SSO_SESSION_SECONDS = _env_int("TALKBACK_SSO_SESSION_SECONDS", 12 * 3600)
+    SSO_SESSION_MAX_SECONDS = _env_int("TALKBACK_SSO_SESSION_MAX_SECONDS", 7 * 24 * 3600)
 
     # Privacy: IP address and network hashes are erased from comments and reports this many
     # days after they were written (they only serve bans, velocity and abuse investigation).

@@ -45,3 +45,29 @@ class BannedError(ForbiddenError):
     """A hard ban covers the submitter; the message is meant for them and the widget shows it."""
 
     code = "banned"
+
+
+class UnauthorizedError(TalkbackError):
+    """A sign-in token or reader session that is missing, invalid, expired or replayed."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class SignInRequiredError(UnauthorizedError):
+    """The site (or its links policy) takes this comment only from a signed-in reader."""
+
+    code = "sign_in_required"
+
+
+class SessionExpiredError(UnauthorizedError):
+    """The reader's session is no longer valid: the widget asks the page to sign in again."""
+
+    code = "session_expired"
+
+
+class ServiceUnavailableError(TalkbackError):
+    """A dependency (Redis) is down and the request can't be checked safely: try again."""
+
+    status = 503
+    code = "unavailable"

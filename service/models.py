@@ -86,6 +86,11 @@ class Site(db.Model):
     rate_limits: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     # A closed site keeps its threads readable (and reportable) but takes no new comments.
     closed_at: Mapped[datetime | None]
+    # Who may post: "anonymous" (anyone), "required" (readers signed in with the publisher's
+    # login, service/core/sso.py) or "links" (sign-in required to post a comment with a link).
+    sign_in: Mapped[str] = mapped_column(
+        String(16), default="anonymous", server_default="anonymous"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -174,6 +179,10 @@ class Comment(db.Model):
     email_domain_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     # Sent under a shadow ban: only its author (by the delete token) and moderators ever see it.
     shadow: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # The publisher's opaque user id (the sign-in token's `sub`) of a signed-in author, and the
+    # badges their token gave (e.g. ["subscriber"]); NULL for anonymous comments.
+    sso_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    badges: Mapped[list[str] | None] = mapped_column(JSON)
     # SHA-256 of the delete token handed to the author once.
     delete_token_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -375,6 +384,8 @@ class BanTarget(enum.StrEnum):
     IP = "ip"
     NETWORK = "network"
     EMAIL_DOMAIN = "email_domain"
+    # A signed-in reader's publisher id on the ban's site (never on all sites: ids are per site).
+    SSO_ID = "sso_id"
 
 
 class BanKind(enum.StrEnum):
@@ -424,6 +435,35 @@ class Ban(db.Model):
         """Whether the ban applies now: not lifted and not expired."""
         now = now or utcnow()
         return self.lifted_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class SsoKey(db.Model):
+    """A key a site's login signs reader tokens with: an HS256 secret (encrypted with a key
+    derived from SECRET_KEY) or an RS256/ES256 public key. Several may be active (rotation)."""
+
+    __tablename__ = "sso_keys"
+    __table_args__ = (UniqueConstraint("site_id", "kid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    # The token header's `kid` that picks this key.
+    kid: Mapped[str] = mapped_column(String(64))
+    # HS256, RS256 or ES256: always taken from here, never from a token.
+    algorithm: Mapped[str] = mapped_column(String(8))
+    # Fernet token of the HS256 secret; NULL for public keys.
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    # The PEM of an RS256/ES256 public key; NULL for HS256.
+    public_key: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 (hex, first 16) of the secret or of the public key's DER: tells keys apart in lists.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
+
+    @property
+    def is_active(self) -> bool:
+        """Whether tokens signed with this key are still accepted."""
+        return self.retired_at is None
 
 
 class OperatorAction(db.Model):

@@ -39,7 +39,8 @@ HOST_PAGE = """<!doctype html>
 <div id="talkback"></div>
 <script src="{{ api }}/embed.js" data-site="demo" data-article="{{ article }}"
   {% if limit %}data-limit="{{ limit }}"{% endif %}
-  {% if live %}data-live="{{ live }}"{% endif %} async></script>
+  {% if live %}data-live="{{ live }}"{% endif %}
+  {% if sso_token %}data-sso-token="{{ sso_token }}"{% endif %} async></script>
 </body></html>"""
 
 # A list page with many stories, to see count.js split its requests.
@@ -64,12 +65,18 @@ class LiveServer:
         self.api_origin = f"http://127.0.0.1:{self.port}"
 
     def page(
-        self, article: str = "a1", lang: str = "en", limit: int | None = None, live: str = ""
+        self,
+        article: str = "a1",
+        lang: str = "en",
+        limit: int | None = None,
+        live: str = "",
+        sso_token: str = "",
     ) -> str:
         """Return the URL of a host page embedding the widget for an article (`live`: seconds
-        between live polls at first, data-live)."""
+        between live polls at first, data-live; `sso_token`: a sign-in token, data-sso-token)."""
         query = f"article={article}&lang={lang}" + (f"&limit={limit}" if limit else "")
         query += f"&live={live}" if live else ""
+        query += f"&sso_token={sso_token}" if sso_token else ""
         return f"{self.page_origin}/test-host?{query}"
 
     def list_page(self, count: int) -> str:
@@ -91,6 +98,7 @@ def _host_page() -> Response:
         lang=request.args.get("lang", "en"),
         limit=request.args.get("limit"),
         live=request.args.get("live"),
+        sso_token=request.args.get("sso_token", ""),
     )
 
 

@@ -22,6 +22,7 @@ def test_unknown_article_reads_as_empty(client, site):
             "min_comment_length": 1,
             "max_comment_length": 5000,
             "edit_window_seconds": 300,
+            "sign_in": "anonymous",
         },
         "article": {"id": "never-commented", "url": None, "title": None, "closed": False},
         "count": 0,
@@ -61,6 +62,7 @@ def test_only_approved_comments_are_served(client, site, run_worker):
         "deleted",
         "featured",
         "edited_at",
+        "badges",
         "replies",
     }
     assert served["created_at"].endswith("+00:00")

@@ -195,7 +195,10 @@ def test_preflight_from_an_allowed_origin_is_granted(client, embeddable, url, me
     assert response.data == b""
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert response.headers["Access-Control-Allow-Methods"] == "GET, POST, PATCH, DELETE"
-    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type, X-Delete-Token"
+    assert (
+        response.headers["Access-Control-Allow-Headers"]
+        == "Content-Type, X-Delete-Token, Authorization"
+    )
     assert response.headers["Access-Control-Max-Age"] == "600"
     assert "Access-Control-Allow-Credentials" not in response.headers
     assert "Origin" in response.vary

@@ -282,6 +282,8 @@ def test_a_card_has_everything_the_console_shows(call, sites):
         "featured",
         "edited_at",
         "ban_targets",
+        "sso_id",
+        "badges",
     ]
     assert card["id"] == comment.id
     assert card["status"] == "held"

@@ -131,6 +131,8 @@ def assess_many(
             velocity_window_seconds=config["VELOCITY_WINDOW_SECONDS"],
             learned=learned[comment.site_id],
             external=tuple(_external_verdicts(comment, sites[comment.site_id], request_info)),
+            signed_in=comment.sso_id is not None,
+            sso_id=comment.sso_id,
         )
         scores = score_comment(comment.body_text, context, policy, normalized=text, reading=reading)
         assessments.append(Assessment(scores, decide(scores, policy, record)))

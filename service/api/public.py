@@ -4,7 +4,7 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 
 from service.api import Blueprint
-from service.core import comments, edits, live, reports, threads
+from service.core import comments, edits, live, reports, sso, threads
 from service.schemas.comments import (
     CommentEditSchema,
     CommentSubmitSchema,
@@ -14,6 +14,8 @@ from service.schemas.comments import (
     EditedSchema,
     LiveSchema,
     OwnCommentSchema,
+    SessionRequestSchema,
+    SessionSchema,
     SubmittedSchema,
     ThreadQuerySchema,
     ThreadSchema,
@@ -22,13 +24,37 @@ from service.schemas.errors import ErrorSchema
 from service.schemas.reports import ReportReceivedSchema, ReportSubmitSchema
 from service.web import ratelimit
 from service.web.fastread import live_cache_control, thread_cache_control
+from service.web.reader import current_reader
 
 bp = Blueprint(
     "public", __name__, url_prefix="/api/v1", description="Reading and writing comments."
 )
+# A signed-in reader's session (POST /sites/{site}/session), optional where it is documented.
+READER_SCHEME = "readerSession"
+READER_OPTIONAL = [{}, {READER_SCHEME: []}]
+
+
+def register(api) -> None:
+    """Register the blueprint and the reader session's security scheme."""
+    api.spec.components.security_scheme(
+        READER_SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A reader session from POST /api/v1/sites/{site}/session.",
+        },
+    )
+    api.register_blueprint(bp)
+
 
 RATE_LIMITED = "Too many attempts from this address or commenter key on this site."
 RATE_LIMITED_DELETE = "Too many deletes from this address on this site."
+RATE_LIMITED_SIGN_IN = "Too many sign-ins from this address on this site."
+SIGNED_OUT = (
+    "The reader session is not valid or has expired (code session_expired), or the site takes "
+    "this comment only from a signed-in reader (code sign_in_required)."
+)
+BAD_SESSION = "The Authorization header's reader session is not valid or has expired."
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
@@ -71,20 +97,27 @@ class ArticleComments(MethodView):
 
     # Outermost: every attempt counts, before the body is even parsed.
     @ratelimit.limited("submit")
+    @bp.doc(security=READER_OPTIONAL)
     @bp.arguments(CommentSubmitSchema)
     @bp.response(202, SubmittedSchema)
+    @bp.alt_response(401, schema=ErrorSchema, description=SIGNED_OUT)
     @bp.alt_response(403, schema=ErrorSchema, description="The commenter is banned here.")
     @bp.alt_response(404, schema=ErrorSchema, description="Unknown site or parent comment.")
     @bp.alt_response(409, schema=ErrorSchema, description="The article is closed.")
     @bp.alt_response(429, schema=ErrorSchema, description=RATE_LIMITED, headers=RETRY_AFTER)
     def post(self, data, site, article):
-        """Submit a comment or a reply; it is published once moderation approves it."""
+        """Submit a comment or a reply; it is published once moderation approves it.
+
+        A signed-in reader sends `Authorization: Bearer <session>`: the name (and email) come
+        from the session, whatever the body says.
+        """
+        reader = current_reader(site)
         client = comments.Client(
             ip=request.remote_addr,
             user_agent=request.headers.get("User-Agent"),
             referrer=request.headers.get("Referer"),
         )
-        return comments.submit_comment(site, article, data, client)
+        return comments.submit_comment(site, article, data, client, reader)
 
 
 @bp.route("/sites/<string:site>/articles/<string:article>/live")
@@ -113,20 +146,25 @@ class ArticleLive(MethodView):
 class OwnComment(MethodView):
     """A comment as its author sees it, with the delete token from submission."""
 
+    @bp.doc(security=READER_OPTIONAL)
     @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
     @bp.response(200, OwnCommentSchema)
+    @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
     @bp.alt_response(403, schema=ErrorSchema, description="Missing or wrong delete token.")
     @bp.alt_response(404, schema=ErrorSchema, description="No such comment.")
     def get(self, comment_id, token):
         """Show the author their comment in any status, with the moderation reasons and the
-        state of their latest edit."""
-        return edits.own_comment(comment_id, token)
+        state of their latest edit (the delete token, or the signed-in author's
+        `Authorization: Bearer <session>`)."""
+        return edits.own_comment(comment_id, token, current_reader(None))
 
     # Outermost: every attempt counts. An edit is new text: the site's submit limit applies.
     @ratelimit.limited("submit", by_commenter_key=False)
+    @bp.doc(security=READER_OPTIONAL)
     @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
     @bp.arguments(CommentEditSchema)
     @bp.response(202, EditedSchema)
+    @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
     @bp.alt_response(403, schema=ErrorSchema, description="Missing or wrong delete token.")
     @bp.alt_response(404, schema=ErrorSchema, description="No such comment.")
     @bp.alt_response(
@@ -139,17 +177,50 @@ class OwnComment(MethodView):
     def patch(self, data, comment_id, token):
         """Edit the comment within the site's edit window; the new text is moderated like a
         new comment while readers keep the approved one."""
-        return edits.edit_comment(comment_id, token, data)
+        return edits.edit_comment(comment_id, token, data, current_reader(None))
 
     @ratelimit.limited("delete", by_commenter_key=False)
+    @bp.doc(security=READER_OPTIONAL)
     @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
     @bp.response(204)
+    @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
     @bp.alt_response(403, schema=ErrorSchema, description="Missing or wrong delete token.")
     @bp.alt_response(404, schema=ErrorSchema, description="No such comment.")
     @bp.alt_response(429, schema=ErrorSchema, description=RATE_LIMITED_DELETE, headers=RETRY_AFTER)
     def delete(self, comment_id, token):
-        """Delete the comment; a tombstone stays while it has published replies."""
-        comments.delete_own_comment(comment_id, token)
+        """Delete the comment (delete token or the signed-in author's session); a tombstone
+        stays while it has published replies."""
+        comments.delete_own_comment(comment_id, token, current_reader(None))
+
+
+@bp.route("/sites/<string:site>/session")
+class ReaderSession(MethodView):
+    """Sign-in with the publisher's login: a signed token exchanged for a reader session."""
+
+    @ratelimit.limited("sign_in", by_commenter_key=False)
+    @bp.arguments(SessionRequestSchema)
+    @bp.response(200, SessionSchema)
+    @bp.alt_response(
+        401,
+        schema=ErrorSchema,
+        description="The token is refused; the message says why (expired, already used, ...).",
+    )
+    @bp.alt_response(404, schema=ErrorSchema, description="Unknown site.")
+    @bp.alt_response(429, schema=ErrorSchema, description=RATE_LIMITED_SIGN_IN, headers=RETRY_AFTER)
+    @bp.alt_response(503, schema=ErrorSchema, description="Redis is down: try again shortly.")
+    def post(self, data, site):
+        """Exchange a publisher-signed token (used once) for a reader session."""
+        comments.check_site_key(site)
+        return sso.start_session(site, data["token"])
+
+    @bp.doc(security=READER_OPTIONAL)
+    @bp.response(204)
+    @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
+    @bp.alt_response(404, schema=ErrorSchema, description="Unknown site.")
+    def delete(self, site):
+        """Sign out: check the session, if any; the widget forgets it (sessions are stateless)."""
+        comments.find_site(site)
+        current_reader(site)
 
 
 @bp.route("/comments/<int:comment_id>/reports")

@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app service sites|users|worker|sweeper|moderation|bans|privacy`."""
+"""Command-line tools: `flask --app service sites|users|worker|moderation|bans|privacy|sso|...`."""
 
 from flask import Flask
 
@@ -7,6 +7,7 @@ from service.cli.moderation import moderation_cli
 from service.cli.privacy import privacy_cli
 from service.cli.processes import run_sweeper, run_worker
 from service.cli.sites import sites_cli
+from service.cli.sso import sso_cli
 from service.cli.users import users_cli
 
 
@@ -19,3 +20,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(moderation_cli)
     app.cli.add_command(bans_cli)
     app.cli.add_command(privacy_cli)
+    app.cli.add_command(sso_cli)

@@ -19,6 +19,7 @@ TARGET_OPTIONS = {
     "ip": "--ip",
     "network": "--network",
     "email_domain": "--email-domain",
+    "sso_id": "--sso-id",
 }
 
 
@@ -49,6 +50,7 @@ def _when(moment: datetime | None) -> str:
     "--network", metavar="CIDR", help="A /24 of IPv4 or a /48 of IPv6 (or one address in it)."
 )
 @click.option("--email-domain", metavar="DOMAIN", help="Every address at this domain.")
+@click.option("--sso-id", metavar="SUB", help="A signed-in reader's publisher id (needs --site).")
 @click.option(
     "--kind",
     type=click.Choice(["hard", "shadow", "hold"]),

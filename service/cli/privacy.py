@@ -32,7 +32,8 @@ def _commenter(value: str) -> privacy.Commenter:
     help="Write the JSON to this file instead of standard output.",
 )
 def export_command(commenter: str, output: Path | None) -> None:
-    """Write everything held about COMMENTER (a commenter key or an email) as JSON."""
+    """Write everything held about COMMENTER (a commenter key, an email or sso:SITE:SUB) as
+    JSON."""
     who = _commenter(commenter)
     data = privacy.export(commenter)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -54,8 +55,9 @@ def export_command(commenter: str, output: Path | None) -> None:
 @click.argument("commenter")
 @click.option("--yes", is_flag=True, help="Erase without asking for confirmation.")
 def erase_command(commenter: str, yes: bool) -> None:
-    """Erase COMMENTER (a commenter key or an email): their comments become tombstones with
-    nothing personal left, threads stay intact, their reports lose their key and IP hash."""
+    """Erase COMMENTER (a commenter key, an email or sso:SITE:SUB): their comments become
+    tombstones with nothing personal left, threads stay intact, their reports lose their key
+    and IP hash."""
     who = _commenter(commenter)
     held = privacy.holdings(commenter)
     click.echo(

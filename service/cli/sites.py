@@ -138,6 +138,7 @@ def _settings_lines(info: dict) -> list[tuple[str, str]]:
         ("state", closed),
         ("created", f"{info['created_at']:%Y-%m-%d %H:%M} UTC"),
         ("language", info["language"]),
+        ("sign-in", info["sign_in"]),
         (
             "origins",
             ", ".join(info["allowed_origins"]) or "(none: no page can embed the site yet)",
@@ -216,6 +217,7 @@ SET_OPTIONS = {
     "max_comment_length": "--max-length",
     "auto_close_days": "--auto-close-days",
     "edit_window_seconds": "--edit-window",
+    "sign_in": "--sign-in",
 }
 
 
@@ -237,6 +239,11 @@ SET_OPTIONS = {
     type=int,
     metavar="SECONDS",
     help="How long authors may edit a comment after posting it (0 turns editing off).",
+)
+@click.option(
+    "--sign-in",
+    help="Who may post: anonymous (default), required (signed-in readers only) or links "
+    "(sign-in needed to post a link).",
 )
 @click.option(
     "--rate-limit",
@@ -263,6 +270,7 @@ def set_site(
     auto_close_days: int | None,
     no_auto_close: bool,
     edit_window: int | None,
+    sign_in: str | None,
     rate_limits: tuple[str, ...],
     policy: tuple[str, ...],
 ) -> None:
@@ -278,6 +286,7 @@ def set_site(
         "max_comment_length": max_length,
         "auto_close_days": auto_close_days,
         "edit_window_seconds": edit_window,
+        "sign_in": sign_in,
     }
     data: dict = {field: value for field, value in given.items() if value is not None}
     if no_auto_close:

@@ -14,7 +14,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from service.console import forms
-from service.core import articles, bans, operator_log, sites
+from service.core import articles, bans, operator_log, sites, sso
 from service.errors import NotFoundError, TalkbackError
 from service.models import Ban, BanKind, BanTarget, Site, User
 from service.web import auth
@@ -23,6 +23,11 @@ bp = Blueprint("console_admin", __name__, url_prefix="/console")
 bp.after_request(auth.console_security_headers)
 
 LANGUAGES = {"en": "English", "he": "Hebrew (עברית)"}
+SIGN_IN_CHOICES = {
+    "anonymous": "Anyone (no sign-in needed)",
+    "links": "Anyone, but a comment with a link needs a signed-in reader",
+    "required": "Only readers signed in with the site's login (SSO)",
+}
 POLICY_MODES = {
     "post": "Post-moderation: scores decide, moderators review",
     "pre": "Pre-moderation: every comment waits for a moderator",
@@ -74,6 +79,7 @@ SITE_LABELS = {
     "max_comment_length": "Longest comment",
     "auto_close_days": "Close articles after",
     "edit_window_seconds": "Edit window",
+    "sign_in": "Who may comment",
     "policy.mode": "Mode",
     **{f"policy.{name}": label for name, label in THRESHOLDS.items()},
     "policy.new_commenter_holds": "Hold a new commenter's first comments",
@@ -91,6 +97,7 @@ TARGETS = {
     BanTarget.IP.value: "IP address",
     BanTarget.NETWORK.value: "IP network (/24 or /48)",
     BanTarget.EMAIL_DOMAIN.value: "Email domain",
+    BanTarget.SSO_ID.value: "SSO id (the publisher's user id; one site)",
 }
 KINDS = {
     BanKind.HARD.value: "Hard: refuse their comments, with a message",
@@ -146,6 +153,7 @@ def _site_form_values(site: Site) -> dict:
         "max_comment_length": site.max_comment_length,
         "auto_close_days": "" if site.auto_close_days is None else site.auto_close_days,
         "edit_window_seconds": site.edit_window_seconds,
+        "sign_in": site.sign_in,
         "moderators": settings["moderators"],
     }
     for name, value in policy.items():
@@ -216,6 +224,7 @@ def _edit_page(
     errors: dict | None = None,
     status: int = 200,
     premoderate: str = "",
+    new_secret: tuple[str, str] | None = None,
 ):
     page = render_template(
         "console/site_edit.html",
@@ -227,6 +236,9 @@ def _edit_page(
         record_settings=RECORD_SETTINGS,
         accounts=sites.moderator_accounts(),
         languages=LANGUAGES,
+        sign_in_policies=SIGN_IN_CHOICES,
+        sso_keys=sso.list_keys(site.key),
+        new_secret=new_secret,
         modes=POLICY_MODES,
         rate_limits=RATE_LIMITS,
         rate_defaults=_rate_defaults(),
@@ -262,6 +274,43 @@ def site_update(key: str):
     except TalkbackError as error:
         return _edit_page(_find_site(key), form.raw_values(), _site_errors(error), 422)
     flash("Settings saved.", "notice")
+    return redirect(url_for("console_admin.site_edit", key=key))
+
+
+@bp.post("/sites/<key>/sso-keys")
+@auth.operator_required
+def site_sso_key_add(key: str):
+    """Add a sign-in key; an HS256 secret is shown on the page this once (never flashed)."""
+    site = _find_site(key)
+    form = request.form
+    try:
+        added, secret = sso.add_key(
+            key,
+            form.get("algorithm", ""),
+            actor=auth.current_actor(),
+            kid=form.get("kid", "").strip() or None,
+            secret=None,
+            public_key=form.get("public_key", "").strip() or None,
+        )
+    except TalkbackError as error:
+        errors = {f"sso.{name}": messages for name, messages in error.fields.items()}
+        return _edit_page(site, _site_form_values(site), errors or {"": [error.message]}, 422)
+    if secret is None:
+        flash(f"Sign-in key “{added.kid}” ({added.algorithm}) added.", "notice")
+        return redirect(url_for("console_admin.site_edit", key=key))
+    return _edit_page(site, _site_form_values(site), new_secret=(added.kid, secret))
+
+
+@bp.post("/sites/<key>/sso-keys/<kid>/retire")
+@auth.operator_required
+def site_sso_key_retire(key: str, kid: str):
+    """Retire a sign-in key: tokens it signed are refused from now on."""
+    _find_site(key)
+    try:
+        sso.retire_key(key, kid, actor=auth.current_actor())
+    except NotFoundError:
+        abort(404)
+    flash(f"Sign-in key “{kid}” retired.", "notice")
     return redirect(url_for("console_admin.site_edit", key=key))
 
 

@@ -183,6 +183,7 @@ def _site_edit_fields() -> dict[str, Field]:
         "max_comment_length": NumberField(kind=int),
         "auto_close_days": NumberField(kind=int, optional=True),
         "edit_window_seconds": NumberField(kind=int),
+        "sign_in": TextField(strip=False),
         policy("mode"): TextField(name="policy.mode", strip=False),
     }
     for name in THRESHOLD_NAMES:
@@ -231,6 +232,7 @@ class SiteEditForm(ConsoleForm):
             "max_comment_length": self["max_comment_length"].data,
             "auto_close_days": self["auto_close_days"].data,
             "edit_window_seconds": self["edit_window_seconds"].data,
+            "sign_in": self["sign_in"].data,
             # An empty limit (None) removes the site's own: it takes the configured default.
             "rate_limits": {
                 name: self[f"rate_limits__{name}"].data or None for name in RATE_LIMIT_NAMES

@@ -50,10 +50,13 @@ class Identity:
     email_domain_hash: str | None = None
     ip_hash: str | None = None
     network_hash: str | None = None
+    # A signed-in reader's publisher id (service.core.sso).
+    sso_id: str | None = None
 
     def targets(self) -> list[tuple[str, str]]:
         """Return the (target type, value) pairs a ban could match this identity on."""
         pairs = [
+            (BanTarget.SSO_ID, self.sso_id),
             (BanTarget.COMMENTER_KEY, self.commenter_key),
             (BanTarget.EMAIL, self.email_hash),
             (BanTarget.EMAIL_DOMAIN, self.email_domain_hash),
@@ -155,6 +158,8 @@ def hold_reason(ban: Ban) -> str:
     if ban.target_type == BanTarget.COMMENTER_KEY:
         # The key is no secret from moderators (cards show it); a one-click ban's label isn't it.
         return f"hold #{ban.id} on commenter key {ban.target_value}"
+    if ban.target_type == BanTarget.SSO_ID:
+        return f"hold #{ban.id} on SSO id {ban.target_value}"
     _, noun = COMMENT_COLUMNS[ban.target_type]
     label = ban.target_label
     # A one-click ban's label already names its target ("IP of comment #5").
@@ -185,6 +190,7 @@ COMMENT_COLUMNS = {
     BanTarget.IP: (Comment.ip_hash, "IP"),
     BanTarget.NETWORK: (Comment.network_hash, "network"),
     BanTarget.EMAIL_DOMAIN: (Comment.email_domain_hash, "email domain"),
+    BanTarget.SSO_ID: (Comment.sso_id, "SSO id"),
 }
 MISSING_ON_COMMENT = {
     BanTarget.COMMENTER_KEY: "was sent without a commenter key",
@@ -192,6 +198,7 @@ MISSING_ON_COMMENT = {
     BanTarget.IP: "has no IP address on record (none was known, or it has been purged)",
     BanTarget.NETWORK: "has no network on record (no IP address was known, or it has been purged)",
     BanTarget.EMAIL_DOMAIN: "was sent without an email address",
+    BanTarget.SSO_ID: "was not sent by a signed-in reader",
 }
 # Statuses a ban's "reject existing" option takes down (pending ones too: the worker's
 # conditional update then finds nothing left to decide).
@@ -308,6 +315,12 @@ def _target_from_value(target: BanTarget, value: str) -> _Target:
     if target == BanTarget.COMMENTER_KEY:
         if not COMMENTER_KEY.regex.fullmatch(value):
             raise _invalid_value(f"Not a commenter key: {COMMENTER_KEY.error}")
+        return _Target(value, value)
+    if target == BanTarget.SSO_ID:
+        if len(value) > 64 or not value.isprintable():
+            raise _invalid_value(
+                "Not an SSO id: at most 64 printable characters (the token's sub)."
+            )
         return _Target(value, value)
     if target == BanTarget.EMAIL:
         address = normalize_email(_valid_email(value))
@@ -451,12 +464,16 @@ def add_ban(
 
     if comment_id is not None:
         comment = _find_comment(comment_id, site_ids)
-        # A moderator can't ban on all sites: their one-click ban covers the comment's site.
-        if site_key is None and site_ids is not None:
+        # A moderator can't ban on all sites: their one-click ban covers the comment's site
+        # (as does anyone's SSO id ban: a publisher's ids mean something on its site only).
+        if site_key is None and (site_ids is not None or target_type == BanTarget.SSO_ID):
             site_key = db.session.get(Site, comment.site_id).key
         found = _target_from_comment(target_type, comment)
     else:
         found = _target_from_value(target_type, value)
+    if target_type == BanTarget.SSO_ID and site_key is None:
+        message = "An SSO id belongs to one site's login: choose the site."
+        raise UnprocessableError(message, {"site": [message]})
     site = _ban_site(site_key, site_ids)
     expires_at = naive_utc(until) if until is not None else None
     existing = _identical_active_ban(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 
 from flask import current_app
@@ -28,7 +28,14 @@ from service.core.decisions import record_decisions as record_decisions
 from service.core.hashing import new_delete_token, text_fingerprint, token_matches
 from service.core.queues import enqueue_moderation
 from service.core.sanitize import has_visible_text, plain_text, sanitize_body
-from service.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from service.core.sso import Reader
+from service.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    SignInRequiredError,
+    UnprocessableError,
+)
 from service.extensions import db
 from service.models import (
     MAX_ID,
@@ -40,6 +47,7 @@ from service.models import (
     Site,
     utcnow,
 )
+from workers.scoring.spam import link_domains
 
 log = logging.getLogger(__name__)
 
@@ -238,13 +246,60 @@ def _check_parent(
         )
 
 
-def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -> Submitted:
+def _has_link(html: str, text: str) -> bool:
+    """Whether a comment links anywhere: a kept <a> or a URL or domain in its text."""
+    return "<a " in html or bool(link_domains(text))
+
+
+def _check_sign_in(site: Site, reader: Reader | None, html: str, text: str) -> None:
+    """Refuse an anonymous comment the site's sign-in policy takes only from signed-in readers."""
+    if reader is not None or site.sign_in == "anonymous":
+        return
+    if site.sign_in == "required":
+        raise SignInRequiredError("Sign in to comment on this site.")
+    if site.sign_in == "links" and _has_link(html, text):
+        raise SignInRequiredError("Sign in to post a comment with a link on this site.")
+
+
+def _submission_identity(data: dict, client: Client, reader: Reader | None) -> Identity:
+    """The submitter's identity: a signed-in reader's email and SSO id come from their session."""
+    if reader is None:
+        return identity_of(data["commenter_key"], data["author_email"], client.ip)
+    identity = identity_of(data["commenter_key"], None, client.ip)
+    return replace(
+        identity,
+        email_hash=reader.email_hash,
+        email_domain_hash=reader.email_domain_hash,
+        sso_id=reader.sso_id,
+    )
+
+
+def _author_name(data: dict, reader: Reader | None) -> str:
+    """The name shown: a signed-in reader's from their session (the body can't spoof it)."""
+    if reader is not None:
+        return reader.name
+    if not data.get("author_name"):
+        raise UnprocessableError(
+            "Please correct: author_name.", {"author_name": ["Missing data for required field."]}
+        )
+    author_name = plain_text(data["author_name"])
+    if not has_visible_text(author_name):
+        raise UnprocessableError(
+            "The name has no text once markup is removed.", {"author_name": ["Write a name."]}
+        )
+    return author_name
+
+
+def submit_comment(
+    site_key: str, article_id: str, data: dict, client: Client, reader: Reader | None = None
+) -> Submitted:
     """Store a new comment as pending, then queue it for moderation.
 
     One query loads everything the checks need (site, article, parent, bans); then the comment
-    and its audit row are inserted and committed, and the job is enqueued.
+    and its audit row are inserted and committed, and the job is enqueued. `reader` is the
+    signed-in reader (service.web.reader.current_reader), None for an anonymous comment.
     """
-    identity = identity_of(data["commenter_key"], data["author_email"], client.ip)
+    identity = _submission_identity(data, client, reader)
     context = _load_context(site_key, article_id, data["parent_id"], identity)
     site = context.site
     if site.is_closed:
@@ -257,11 +312,8 @@ def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -
             {"body": ["Write some text; markup alone is not a comment."]},
         )
     check_comment_length(site, body.text)
-    author_name = plain_text(data["author_name"])
-    if not has_visible_text(author_name):
-        raise UnprocessableError(
-            "The name has no text once markup is removed.", {"author_name": ["Write a name."]}
-        )
+    _check_sign_in(site, reader, body.html, body.text)
+    author_name = _author_name(data, reader)
     # Before anything is written: a hard-banned submission leaves no trace.
     shadow = enforce_bans(context.hard_ban_id, context.shadow_banned)
     if article_is_closed(site, context.article):
@@ -292,6 +344,8 @@ def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -
         email_domain_hash=identity.email_domain_hash,
         ip_hash=identity.ip_hash,
         network_hash=identity.network_hash,
+        sso_id=identity.sso_id,
+        badges=list(reader.badges) if reader is not None else None,
         shadow=shadow,
         delete_token_hash=token_hash,
     )
@@ -310,11 +364,14 @@ def submit_comment(site_key: str, article_id: str, data: dict, client: Client) -
     return Submitted(id=comment_id, status=CommentStatus.PENDING.value, delete_token=token)
 
 
-def get_own_comment(comment_id: int, token: str | None) -> Comment:
-    """Return a comment to the holder of its delete token, whatever its status."""
+def get_own_comment(comment_id: int, token: str | None, reader: Reader | None = None) -> Comment:
+    """Return a comment to the holder of its delete token, or to the signed-in reader who wrote
+    it (`reader`, of any site: checked here), whatever its status."""
     comment = db.session.get(Comment, comment_id) if 1 <= comment_id <= MAX_ID else None
     if comment is None:
         raise NotFoundError("There is no such comment.")
+    if is_authors_session(comment, reader):
+        return comment
     if not token:
         raise ForbiddenError(
             "Send the comment's delete token in the X-Delete-Token header.",
@@ -328,9 +385,20 @@ def get_own_comment(comment_id: int, token: str | None) -> Comment:
     return comment
 
 
-def delete_own_comment(comment_id: int, token: str | None) -> None:
-    """Delete a comment for the holder of its delete token; deleting twice is fine."""
-    comment = get_own_comment(comment_id, token)
+def is_authors_session(comment: Comment, reader: Reader | None) -> bool:
+    """Whether a signed-in reader wrote the comment (same site, same publisher id)."""
+    return (
+        reader is not None
+        and comment.sso_id is not None
+        and reader.site_id == comment.site_id
+        and reader.sso_id == comment.sso_id
+    )
+
+
+def delete_own_comment(comment_id: int, token: str | None, reader: Reader | None = None) -> None:
+    """Delete a comment for the holder of its delete token or its signed-in author; deleting
+    twice is fine."""
+    comment = get_own_comment(comment_id, token, reader)
     if comment.status == CommentStatus.DELETED:
         return
     previous = comment.status

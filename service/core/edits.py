@@ -26,6 +26,7 @@ from service.core.comments import (
 from service.core.hashing import text_fingerprint
 from service.core.queues import enqueue_moderation, enqueue_revision
 from service.core.sanitize import has_visible_text, sanitize_body
+from service.core.sso import Reader
 from service.errors import ConflictError, NotFoundError, UnprocessableError
 from service.extensions import db
 from service.models import (
@@ -63,13 +64,15 @@ def editable_until(comment: Comment, site: Site) -> datetime | None:
     return comment.created_at + timedelta(seconds=site.edit_window_seconds)
 
 
-def edit_comment(comment_id: int, token: str | None, data: dict) -> Edited:
-    """Edit a comment for the holder of its delete token, within the site's edit window.
+def edit_comment(
+    comment_id: int, token: str | None, data: dict, reader: Reader | None = None
+) -> Edited:
+    """Edit a comment for the holder of its delete token or its signed-in author, within the
+    site's edit window.
 
-    Authorization is get_own_comment's (the delete token), so another proof of authorship
-    (a signed-in reader's identity) is added there once, for reading, deleting and editing.
+    Authorization is get_own_comment's, the same for reading, deleting and editing.
     """
-    comment = get_own_comment(comment_id, token)
+    comment = get_own_comment(comment_id, token, reader)
     site = db.session.get(Site, comment.site_id)
     until = editable_until(comment, site)
     if until is None:
@@ -180,10 +183,10 @@ def latest_edit(comment_id: int) -> CommentRevision | None:
     )
 
 
-def own_comment(comment_id: int, token: str | None) -> Comment:
-    """Return a comment to the holder of its delete token, with `editable_until` and `edit`
-    (its latest edit, or None) set on it for the author's view."""
-    comment = get_own_comment(comment_id, token)
+def own_comment(comment_id: int, token: str | None, reader: Reader | None = None) -> Comment:
+    """Return a comment to the holder of its delete token or its signed-in author, with
+    `editable_until` and `edit` (its latest edit, or None) set on it for the author's view."""
+    comment = get_own_comment(comment_id, token, reader)
     comment.editable_until = editable_until(comment, db.session.get(Site, comment.site_id))
     comment.edit = latest_edit(comment.id)
     return comment

@@ -1,7 +1,8 @@
 """What is held about a commenter: export it, erase it, and let IP hashes expire.
 
-A commenter is named by their commenter key (the widget's random id) or by an email address,
-matched through its keyed hash after normalizing (so J.Oe+x@gmail.com finds joe@gmail.com).
+A commenter is named by their commenter key (the widget's random id), by an email address,
+matched through its keyed hash after normalizing (so J.Oe+x@gmail.com finds joe@gmail.com), or
+by a signed-in reader's SSO id on a site, written "sso:SITE:SUB".
 """
 
 from __future__ import annotations
@@ -46,9 +47,14 @@ class Commenter:
     email_hash: str | None = None
     # What the operators' log may show: the key, or the email masked.
     label: str = ""
+    # A signed-in reader: the publisher's id and the site it belongs to.
+    sso_id: str | None = None
+    sso_site_id: int | None = None
 
     def comments_clause(self):
         """The condition that selects this commenter's comments."""
+        if self.sso_id is not None:
+            return and_(Comment.site_id == self.sso_site_id, Comment.sso_id == self.sso_id)
         if self.commenter_key is not None:
             return Comment.commenter_key == self.commenter_key
         return Comment.email_hash == self.email_hash
@@ -56,6 +62,12 @@ class Commenter:
     def bans_clause(self):
         """The condition that selects the bans aimed at this commenter (not at their network or
         their email's domain: those are about many people)."""
+        if self.sso_id is not None:
+            return and_(
+                Ban.target_type == BanTarget.SSO_ID,
+                Ban.target_value == self.sso_id,
+                Ban.site_id == self.sso_site_id,
+            )
         if self.commenter_key is not None:
             target = (BanTarget.COMMENTER_KEY, self.commenter_key)
         else:
@@ -63,9 +75,25 @@ class Commenter:
         return and_(Ban.target_type == target[0], Ban.target_value == target[1])
 
 
+def _sso_commenter(value: str) -> Commenter:
+    """Parse "sso:SITE:SUB": a signed-in reader of a site."""
+    _, _, rest = value.partition(":")
+    site_key, _, sso_id = rest.partition(":")
+    site = db.session.scalar(select(Site).where(Site.key == site_key)) if site_key else None
+    if site is None or not sso_id or len(sso_id) > 64:
+        raise UnprocessableError(
+            f"'{value[:100]}' is not sso:SITE:SUB with a known site.",
+            {"commenter": ["Write a signed-in reader as sso:SITE:SUB (e.g. sso:news:u-42)."]},
+        )
+    return Commenter(sso_id=sso_id, sso_site_id=site.id, label=f"sso {site.key}:{sso_id}")
+
+
 def commenter(value: str) -> Commenter:
-    """Parse what an operator typed: an email address (has an "@") or a commenter key."""
+    """Parse what an operator typed: "sso:SITE:SUB", an email address (has an "@") or a
+    commenter key."""
     value = value.strip()
+    if value.startswith("sso:"):
+        return _sso_commenter(value)
     if "@" in value:
         local, _, domain = value.rpartition("@")
         if not local or "." not in domain:
@@ -153,6 +181,8 @@ def export(value: str, *, actor: str = CLI_ACTOR) -> dict:
             "parent_id": comment.parent_id,
             "status": comment.status.value,
             "author_name": comment.author_name,
+            "sso_id": comment.sso_id,
+            "badges": comment.badges or [],
             "title": comment.title,
             "body_text": comment.body_text,
             "created_at": _iso(comment.created_at),
@@ -285,6 +315,8 @@ def erase(
                 # Reasons can quote the words a filter matched in the text.
                 reasons=[],
                 commenter_key=None,
+                sso_id=None,
+                badges=None,
                 email_hash=None,
                 email_domain_hash=None,
                 ip_hash=None,

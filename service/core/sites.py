@@ -37,6 +37,7 @@ PLAIN_SETTINGS = (
     "max_comment_length",
     "auto_close_days",
     "edit_window_seconds",
+    "sign_in",
 )
 DEFAULTS = {
     "allowed_origins": [],
@@ -45,6 +46,7 @@ DEFAULTS = {
     "max_comment_length": 5000,
     "auto_close_days": None,
     "edit_window_seconds": 300,
+    "sign_in": "anonymous",
 }
 
 
@@ -184,6 +186,7 @@ def site_dict(site: Site, moderators: list[str] | None = None) -> dict:
         "max_comment_length": site.max_comment_length,
         "auto_close_days": site.auto_close_days,
         "edit_window_seconds": site.edit_window_seconds,
+        "sign_in": site.sign_in,
         "rate_limits": dict(site.rate_limits or {}),
         "effective_rate_limits": effective_rate_limits(site),
         "policy": dict(site.policy or {}),

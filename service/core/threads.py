@@ -86,6 +86,7 @@ def _head_statement(with_count: bool):
     columns = [
         Site.language,
         Site.min_comment_length,
+        Site.sign_in,
         Site.max_comment_length,
         Site.closed_at,
         Site.auto_close_days,
@@ -120,6 +121,7 @@ THREAD_COLUMNS = (
     Comment.created_at,
     Comment.featured_at,
     Comment.edited_at,
+    Comment.badges,
 )
 
 
@@ -195,6 +197,8 @@ def _entry(row, replies: list[dict], answered: bool) -> dict | None:
         "featured": row.featured_at is not None and row.status == CommentStatus.APPROVED,
         # Set once an approved edit replaced the text: the widget shows "(edited)".
         "edited_at": _iso(row.edited_at) if row.edited_at and body_html is not None else None,
+        # A signed-in author's badges (service.core.sso); a tombstone shows none.
+        "badges": (row.badges or []) if row.status != CommentStatus.DELETED else [],
         "replies": replies,
     }
 
@@ -266,6 +270,7 @@ def _load_thread(
         "site": {
             "language": head.language,
             "min_comment_length": head.min_comment_length,
+            "sign_in": head.sign_in,
             "max_comment_length": head.max_comment_length,
             "edit_window_seconds": head.edit_window_seconds,
         },

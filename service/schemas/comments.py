@@ -16,7 +16,14 @@ class CommentSubmitSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    author_name = TrimmedString(required=True, validate=validate.Length(min=1, max=60))
+    author_name = TrimmedString(
+        load_default=None,
+        validate=validate.Length(min=1, max=60),
+        metadata={
+            "description": "Required unless the reader is signed in (Authorization: Bearer "
+            "<session>): then the session's name is used and this is ignored."
+        },
+    )
     author_email = EmailAddress(
         load_default=None, validate=validate.Length(max=254), metadata={"format": "email"}
     )
@@ -74,6 +81,10 @@ class ThreadCommentSchema(Schema):
         allow_none=True,
         metadata={"description": "When an approved edit last replaced the text (null: never)."},
     )
+    badges = fields.List(
+        fields.String(),
+        metadata={"description": "A signed-in author's badges from the publisher (e.g. staff)."},
+    )
     replies = fields.List(fields.Nested(lambda: ThreadCommentSchema()))
 
 
@@ -105,6 +116,9 @@ class SiteInfoSchema(Schema):
     max_comment_length = fields.Integer()
     edit_window_seconds = fields.Integer(
         metadata={"description": "Authors may edit a comment this long after posting; 0: never."}
+    )
+    sign_in = fields.String(
+        metadata={"description": "anonymous, required or links: who may post (SSO sign-in)."}
     )
 
 
@@ -163,6 +177,10 @@ class OwnCommentSchema(Schema):
         allow_none=True, metadata={"description": "Null when the site turned editing off."}
     )
     edit = fields.Nested(lambda: OwnEditSchema(), allow_none=True)
+    badges = fields.Function(
+        lambda comment: comment.badges or [],
+        metadata={"type": "array", "items": {"type": "string"}},
+    )
 
     def _reasons(self, comment) -> list[str]:
         # A hold ban (a watchlist) shows as waiting for a moderator, never as a list.
@@ -241,3 +259,32 @@ class CountsSchema(Schema):
     """Approved comment counts per article id."""
 
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class SessionRequestSchema(Schema):
+    """A publisher's sign-in token to exchange for a reader session."""
+
+    class Meta:
+        unknown = RAISE
+
+    token = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=8000),
+        metadata={"description": "The JWT the publisher's login signed (HS256, RS256 or ES256)."},
+    )
+
+
+class ReaderSchema(Schema):
+    """A signed-in reader as the widget shows them."""
+
+    id = fields.String(attribute="sso_id", metadata={"description": "The publisher's user id."})
+    name = fields.String()
+    badges = fields.List(fields.String())
+
+
+class SessionSchema(Schema):
+    """A reader session: send it as `Authorization: Bearer <session>` until it expires."""
+
+    session = fields.String()
+    reader = fields.Nested(ReaderSchema)
+    expires_at = UTCDateTime()

@@ -142,10 +142,15 @@ class CardSchema(Schema):
     ban_targets = fields.List(
         fields.String(),
         metadata={
-            "description": "What a ban by this comment can match on (commenter_key, email, ip, "
-            "network, email_domain): what was stored with it."
+            "description": "What a ban by this comment can match on (sso_id, commenter_key, "
+            "email, ip, network, email_domain): what was stored with it."
         },
     )
+    sso_id = fields.String(
+        allow_none=True,
+        metadata={"description": "A signed-in author's id in the publisher's login (SSO)."},
+    )
+    badges = fields.List(fields.String(), metadata={"description": "A signed-in author's badges."})
 
 
 class QueueCountsSchema(Schema):

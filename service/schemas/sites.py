@@ -13,6 +13,8 @@ from service.schemas.fields import StrictBoolean, TrimmedString, UTCDateTime
 from service.schemas.moderation import NaiveUTCDateTime
 
 LANGUAGES = ("en", "he")
+# Who may post on a site (Site.sign_in; service/core/comments.py applies it).
+SIGN_IN_POLICIES = ("anonymous", "required", "links")
 # Anchored at both ends: validate.Regexp only matches at the start.
 SITE_KEY_PATTERN = re.compile(r"[a-z0-9_-]{2,64}\Z")
 KEY_RULE = "Use 2 to 64 lowercase letters, digits, '-' or '_'."
@@ -348,6 +350,13 @@ class _SiteSettingsSchema(Schema):
         ),
         metadata={"description": "Authors may edit a comment this long after posting; 0: never."},
     )
+    sign_in = fields.String(
+        validate=_one_of(SIGN_IN_POLICIES),
+        metadata={
+            "description": "Who may post: anonymous (anyone), required (readers signed in with "
+            "the publisher's login), links (sign-in needed to post a link)."
+        },
+    )
     rate_limits = fields.Nested(SiteRateLimitsSchema)
     policy = fields.Nested(PolicySchema)
 
@@ -418,6 +427,7 @@ class SiteSchema(Schema):
     max_comment_length = fields.Integer()
     auto_close_days = fields.Integer(allow_none=True)
     edit_window_seconds = fields.Integer()
+    sign_in = fields.String()
     rate_limits = fields.Dict(
         keys=fields.String(),
         values=fields.String(),

@@ -29,14 +29,21 @@ log = logging.getLogger(__name__)
 
 ACTIONS = ("submit", "report", "delete")
 # The HTTP methods of each limited action: its view shares an endpoint with unlimited reads.
+# The HTTP methods of each limited action: its view shares an endpoint with unlimited reads.
 # An author's edit (PATCH) is a submission of new text, under the submit limit.
-ACTION_METHODS = {"submit": ("POST", "PATCH"), "report": ("POST",), "delete": ("DELETE",)}
+ACTION_METHODS = {
+    "submit": ("POST", "PATCH"),
+    "report": ("POST",),
+    "delete": ("DELETE",),
+    "sign_in": ("POST",),
+}
 # Redis keys start with this, next to the queue's; tests clear "talkback:*" between tests.
 KEY_PREFIX = "talkback:ratelimit"
 MESSAGES = {
     "submit": "You're posting too fast. Please wait {seconds} seconds and try again.",
     "report": "You're sending reports too fast. Please wait {seconds} seconds and try again.",
     "delete": "You're deleting comments too fast. Please wait {seconds} seconds and try again.",
+    "sign_in": "Too many sign-ins. Please wait {seconds} seconds and try again.",
     "login": "Too many login attempts from your network. "
     "Please wait {seconds} seconds and try again.",
     "other": "Too many requests. Please wait {seconds} seconds and try again.",

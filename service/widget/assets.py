@@ -32,6 +32,7 @@ WIDGET_MODULES = (
     "edit.js",  # editing the reader's own comment within the site's edit window
     "pending.js",  # polling comments that await moderation
     "report.js",  # reporting a comment
+    "sso.js",  # sign-in with the publisher's login (sessions, login-required)
     "dialog.js",  # the confirm dialog
     "live.js",  # the live "N new comments" poll
     "featured.js",  # editors' picks above the thread

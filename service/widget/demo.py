@@ -7,12 +7,16 @@ news site; `make run` allows both origins for the site `demo`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 
-from service.core import comments
+from service.core import comments, sso
 from service.errors import NotFoundError
+from service.extensions import db
+from service.models import Site, SsoKey
 
 bp = Blueprint("demo", __name__)
 
@@ -128,10 +132,39 @@ def _require_demo_site() -> None:
         abort(404)
 
 
+# The demo site's sign-in key: its HS256 secret derives from SECRET_KEY, so the demo page can
+# sign a token as a publisher's login would without reading the stored (encrypted) secret.
+DEMO_KID = "demo-reader"
+DEMO_READER = {"sub": "demo-reader-1", "name": "Demo Reader", "badges": ["subscriber"]}
+
+
+def _demo_secret() -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"talkback demo sign-in key", hashlib.sha256).hexdigest()
+
+
+def demo_sso_token() -> str:
+    """Sign a token for the demo reader, adding the demo site's key the first time."""
+    site = db.session.scalar(db.select(Site).where(Site.key == DEMO_SITE))
+    known = db.session.scalar(
+        db.select(SsoKey.id).where(SsoKey.site_id == site.id, SsoKey.kid == DEMO_KID)
+    )
+    if known is None:
+        sso.add_key(DEMO_SITE, "HS256", actor="demo", kid=DEMO_KID, secret=_demo_secret())
+    return sso.make_token(_demo_secret(), DEMO_READER, kid=DEMO_KID)
+
+
 def _render_story(story: Story):
     _require_demo_site()
+    # ?reader=1: the page as a signed-in reader's (sign-in with the publisher's login).
+    token = demo_sso_token() if request.args.get("reader") == "1" else ""
     return render_template(
-        "demo.html", story=story, lang=story.lang, site=DEMO_SITE, api=api_origin()
+        "demo.html",
+        story=story,
+        lang=story.lang,
+        site=DEMO_SITE,
+        api=api_origin(),
+        sso_token=token,
     )
 
 

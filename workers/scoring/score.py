@@ -51,6 +51,10 @@ class ScoringContext:
     learned: Counts | None = None
     # Verdicts of external scorers (Akismet...), when any are configured.
     external: tuple[ExternalVerdict, ...] = field(default=())
+    # A reader signed in with the publisher's login (SSO) and their publisher id: for rules
+    # that trust signed-in readers with a good record (none uses it yet).
+    signed_in: bool = False
+    sso_id: str | None = None
 
 
 def score_comment(

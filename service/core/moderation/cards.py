@@ -95,6 +95,9 @@ def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | N
                 # Set once an approved edit replaced its text: the card links to its history.
                 "edited_at": comment.edited_at,
                 "ban_targets": stored_targets(comment),
+                # A reader signed in with the publisher's login: their id there and badges.
+                "sso_id": comment.sso_id,
+                "badges": list(comment.badges or []),
             }
         )
     return cards

@@ -38,6 +38,7 @@ export function renderCard(c) {
     "h2",
     { class: "card-heading", id: labelId },
     h("span", { class: "card-author", dir: "auto", text: c.author_name }),
+    ...(c.badges || []).map((badge) => h("span", { class: "card-badge", dir: "auto", text: badge })),
     " on ",
     article.url
       ? h("a", { href: article.url, class: "card-article", rel: "noopener noreferrer", target: "_blank", text: articleTitle })
@@ -47,6 +48,7 @@ export function renderCard(c) {
     "ul",
     { class: "card-meta" },
     h("li", { class: "card-site", text: c.site }),
+    c.sso_id ? h("li", { class: "card-sso", title: "Signed in with the site's login", text: `SSO id ${c.sso_id}` }) : null,
     h("li", {}, timeElement(c.created_at)),
     h("li", { class: `status status-${c.status}`, text: c.status }),
     score("Toxicity", c.toxicity),

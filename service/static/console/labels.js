@@ -15,4 +15,5 @@ export const TARGET_WORDS = {
   ip: "their IP address",
   network: "their network",
   email_domain: "their email domain",
+  sso_id: "the signed-in reader",
 };

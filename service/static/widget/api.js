@@ -4,12 +4,13 @@
 /**
  * Call the public API; resolve {status, data, retryAfter}, reject only on network failure.
  * @param {string} path
- * @param {{ method?: string, body?: object, token?: string, fresh?: boolean }} [options]
+ * @param {{ method?: string, body?: object, token?: string, fresh?: boolean, session?: string | null }} [options]
  */
-async function api(path, { method = "GET", body, token, fresh = false } = {}) {
+async function api(path, { method = "GET", body, token, fresh = false, session = null } = {}) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers["X-Delete-Token"] = token;
+  if (session) headers.Authorization = `Bearer ${session}`;
   const response = await fetch(API + path, {
     method,
     headers,

@@ -23,7 +23,9 @@ function hasText(draft) {
 /** @this {Talkback} */
 function composerValues() {
   const values = {};
-  for (const field of FIELDS) values[field] = this.composer.fields[field].value.trim();
+  for (const field of FIELDS) values[field] = this.composer.fields[field]?.value.trim() ?? "";
+  // Signed in: the name is the session's (the API ignores any other), and no email is asked.
+  if (this.reader) values.author_name = this.reader.name;
   return values;
 }
 
@@ -33,6 +35,8 @@ function composerValues() {
  * @this {Talkback}
  */
 async function openComposer(parentId, { opener = null, parentName = null, draft = null, focus = true } = {}) {
+  // The site takes comments only from signed-in readers: the page shows its login.
+  if (this.signIn === "required" && !this.reader) this.loginRequired("sign_in_required");
   this.closeReport();
   if (this.composer) {
     if (this.composer.parentId === parentId) {
@@ -44,8 +48,10 @@ async function openComposer(parentId, { opener = null, parentName = null, draft 
   const form = this.buildComposer(parentId, parentName || draft?.parentName || null, opener);
   const author = store.get("talkback:author") || {};
   const fields = this.composer.fields;
-  fields.author_name.value = draft?.author_name ?? author.name ?? "";
-  fields.author_email.value = draft?.author_email ?? author.email ?? "";
+  if (!this.reader) {
+    fields.author_name.value = draft?.author_name ?? author.name ?? "";
+    fields.author_email.value = draft?.author_email ?? author.email ?? "";
+  }
   fields.title.value = draft?.title ?? "";
   fields.body.value = draft?.body ?? "";
   this.slotFor(parentId).append(form);
@@ -55,7 +61,7 @@ async function openComposer(parentId, { opener = null, parentName = null, draft 
 /** @this {Talkback} */
 function focusFirstField() {
   const { fields } = this.composer;
-  (fields.author_name.value ? fields.body : fields.author_name).focus();
+  (fields.author_name?.value === "" ? fields.author_name : fields.body).focus();
 }
 
 /**
@@ -94,6 +100,9 @@ function buildComposer(parentId, parentName, opener) {
   }
   const formError = h("p", { class: "tb-form-error", id: this.id("form-error"), hidden: true });
   form.append(formError);
+  if (this.reader) {
+    form.append(h("p", { class: "tb-signed-in" }, t.commentingAs, " ", h("strong", { dir: "auto", text: this.reader.name }), ...badgeList(this.reader.badges)));
+  }
   const spec = {
     author_name: { label: t.name, autocomplete: "name", required: true },
     author_email: { label: t.email, type: "email", autocomplete: "email" },
@@ -101,6 +110,7 @@ function buildComposer(parentId, parentName, opener) {
     body: { label: t.body, multiline: true, required: true },
   };
   for (const field of FIELDS) {
+    if (this.reader && field.startsWith("author_")) continue; // the session says who
     const { label, type = "text", autocomplete, required, multiline } = spec[field];
     const inputId = this.id(field);
     const errorId = this.id(`${field}-error`);
@@ -143,6 +153,7 @@ function showErrors(fieldErrors, message) {
   const { fields, errors, formError } = this.composer;
   for (const field of FIELDS) {
     const text = fieldErrors[field];
+    if (!fields[field]) continue;
     errors[field].textContent = text || "";
     errors[field].hidden = !text;
     if (text) fields[field].setAttribute("aria-invalid", "true");
@@ -151,7 +162,7 @@ function showErrors(fieldErrors, message) {
   formError.textContent = message || "";
   formError.hidden = !message;
   if (message) this.say(message);
-  const first = FIELDS.find((field) => fieldErrors[field]);
+  const first = FIELDS.find((field) => fieldErrors[field] && fields[field]);
   if (first) fields[first].focus();
 }
 
@@ -176,7 +187,7 @@ async function submit() {
   composer.submit.textContent = t.posting;
   let answer;
   try {
-    answer = await api(`${this.base}/comments`, { method: "POST", body: payload });
+    answer = await api(`${this.base}/comments`, { method: "POST", body: payload, session: this.session });
   } catch {
     answer = null;
   }
@@ -189,6 +200,12 @@ async function submit() {
   if (status === 202 && data) return this.posted(data, values, composer.parentId);
   if (status === 429) return this.showErrors({}, t.rateLimited(Number.parseInt(retryAfter, 10) || 60));
   const error = data?.error || {};
+  if (status === 401) {
+    // Expired session: back to anonymous (the text stays); either way the page signs in.
+    if (error.code === "session_expired") this.logout();
+    this.loginRequired(error.code);
+    return this.showErrors({}, error.code === "session_expired" ? t.sessionExpired : t.signInRequired);
+  }
   const fieldErrors = {};
   const other = [];
   for (const [field, messages] of Object.entries(error.fields || {})) {
@@ -213,13 +230,14 @@ function articleInfo() {
 
 /** @this {Talkback} */
 function posted(answer, values, parentId) {
-  store.set("talkback:author", { name: values.author_name, email: values.author_email });
+  if (!this.reader) store.set("talkback:author", { name: values.author_name, email: values.author_email });
   const entry = {
     token: answer.delete_token,
     article: this.options.article,
     status: "pending",
     parent_id: parentId,
     author_name: values.author_name,
+    badges: this.reader?.badges || [],
     title: values.title || null,
     body_text: values.body,
     body_html: null,

@@ -11,7 +11,7 @@ function readDraft() {
 function saveDraft() {
   if (!this.composer) return;
   const draft = { parentId: this.composer.parentId, parentName: this.composer.parentName };
-  for (const field of FIELDS) draft[field] = this.composer.fields[field].value;
+  for (const field of FIELDS) draft[field] = this.composer.fields[field]?.value ?? "";
   // An empty draft is no draft: nothing to restore, nothing to ask about.
   if (hasText(draft)) store.set(this.draftKey, draft);
   else store.remove(this.draftKey);
@@ -38,7 +38,7 @@ function onStorage(event) {
     if (this.composer && this.composer.parentId === parentId) {
       for (const field of FIELDS) {
         const input = this.composer.fields[field];
-        if (input.value !== (draft[field] ?? "")) input.value = draft[field] ?? "";
+        if (input && input.value !== (draft[field] ?? "")) input.value = draft[field] ?? "";
       }
     } else {
       // The one draft moved to another comment in the other tab: follow it without asking.

@@ -35,8 +35,17 @@ function start() {
   const limit = Math.min(100, Math.max(1, Number.parseInt(data.limit, 10) || 20));
   // Seconds between live polls at first (0: no live "new comments").
   const live = 1000 * Math.max(0, Number.parseFloat(data.live ?? "15") || 0);
+  let started;
+  const widget = new Promise((resolve) => (started = resolve));
   const launch = (lang) =>
-    new Talkback(host, { site: data.site, article: data.article, limit, live, lang: pickLanguage(lang) });
+    started(new Talkback(host, { site: data.site, article: data.article, limit, live, lang: pickLanguage(lang) }));
+  // The page's only handle on the widget: sign a reader in with a token its login signed, or out
+  // (resolving once the widget has started: it may first wait for the site's language).
+  // @ts-ignore
+  window.Talkback = Object.freeze({
+    login: (token) => widget.then((talkback) => talkback.login(String(token))),
+    logout: () => widget.then((talkback) => talkback.logout()),
+  });
   const pageLanguage = data.lang || document.documentElement.lang;
   if (pageLanguage) return launch(pageLanguage);
   // The page doesn't say its language: use the site's default, read from a one-comment page.

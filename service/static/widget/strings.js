@@ -74,6 +74,9 @@ const STRINGS = {
     editPending: "Your edit is awaiting moderation. Others see the earlier text until then.",
     editPublished: "Your edit was published.",
     editRejected: "Your edit was not published; the earlier text stays.",
+    commentingAs: "Commenting as",
+    signInRequired: "Please sign in to post this comment. Your text is kept.",
+    sessionExpired: "Your sign-in has expired. Please sign in again; your text is kept.",
   },
   he: {
     dir: "rtl",
@@ -143,5 +146,8 @@ const STRINGS = {
     editPending: "העריכה שלכם ממתינה לאישור. עד אז אחרים רואים את הנוסח הקודם.",
     editPublished: "העריכה שלכם פורסמה.",
     editRejected: "העריכה שלכם לא פורסמה; הנוסח הקודם נשאר.",
+    commentingAs: "מגיבים בשם",
+    signInRequired: "יש להתחבר כדי לפרסם את התגובה. הטקסט שלכם נשמר.",
+    sessionExpired: "פג תוקף ההתחברות. יש להתחבר מחדש; הטקסט שלכם נשמר.",
   },
 };

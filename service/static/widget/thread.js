@@ -47,6 +47,12 @@ class Talkback {
   // report.js
   openReport = openReport;
   closeReport = closeReport;
+  // sso.js
+  ssoStart = ssoStart;
+  login = login;
+  logout = logout;
+  setReader = setReader;
+  loginRequired = loginRequired;
   // dialog.js
   buildDialog = buildDialog;
   confirm = confirmDialog;
@@ -60,6 +66,9 @@ class Talkback {
 
   constructor(host, options) {
     this.options = options;
+    this.host = host;
+    this.session = null; // the signed-in reader's session (sso.js), and who they are
+    this.reader = null;
     this.t = STRINGS[options.lang];
     this.rtf = new Intl.RelativeTimeFormat(options.lang, { numeric: "auto" });
     this.dateFormat = new Intl.DateTimeFormat(options.lang, { dateStyle: "medium", timeStyle: "short" });
@@ -76,6 +85,7 @@ class Talkback {
     this.pollTimer = null;
     this.uid = 0;
     this.build(host.attachShadow({ mode: "open" }));
+    this.ssoStart();
     this.load();
     setInterval(() => this.refreshTimes(), 60000);
     window.addEventListener("storage", (event) => this.onStorage(event));
@@ -205,6 +215,7 @@ class Talkback {
       LIMITS.body = page.site.max_comment_length;
       BODY_LIMITS.min = page.site.min_comment_length;
       this.editWindow = page.site.edit_window_seconds;
+      this.signIn = page.site.sign_in;
     }
     this.setCount(page.count);
     this.renderPicks(page.featured);
@@ -304,6 +315,7 @@ class Talkback {
       "p",
       { class: "tb-meta" },
       h("span", { class: "tb-author", id: `tb-a${comment.id}`, dir: "auto", text: comment.author_name }),
+      ...badgeList(comment.badges),
       this.timeElement(comment.created_at),
       own ? h("span", { class: "tb-you", text: t.you }) : null,
       comment.featured ? h("span", { class: "tb-you tb-pick", text: t.pick }) : null,
