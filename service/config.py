@@ -143,6 +143,7 @@ class Config:
     RATE_LIMIT_SUBMIT = os.environ.get("TALKBACK_RATE_LIMIT_SUBMIT", "5/minute;30/hour")
     RATE_LIMIT_REPORT = os.environ.get("TALKBACK_RATE_LIMIT_REPORT", "10/minute;60/hour")
     RATE_LIMIT_DELETE = os.environ.get("TALKBACK_RATE_LIMIT_DELETE", "10/minute;60/hour")
+    RATE_LIMIT_VOTE = os.environ.get("TALKBACK_RATE_LIMIT_VOTE", "30/minute;300/hour")
     # Console logins per IP address, against password guessing across accounts.
     RATE_LIMIT_LOGIN = os.environ.get("TALKBACK_RATE_LIMIT_LOGIN", "10/minute;100/hour")
     # Where the limits are counted (redis://, rediss:// or unix:///path); the queue's Redis
@@ -169,6 +170,15 @@ class Config:
     # a page could stay stale if Redis was unreachable when a change was published.
     READ_CACHE_SECONDS = _env_int("TALKBACK_READ_CACHE_SECONDS", 300)
     COUNTS_MAX_ARTICLES = 100
+    # Votes: at most this many distinct readers per address hash may vote on one comment
+    # (anti-stuffing; beyond it a vote is refused with 403).
+    VOTE_IP_CAP = _env_int("TALKBACK_VOTE_IP_CAP", 5)
+    # Votes never replace an article's version: cached pages carry counts at most this many
+    # seconds old, and a thread that gets votes is re-rendered at most once per this period.
+    VOTE_COUNTS_SECONDS = _env_int("TALKBACK_VOTE_COUNTS_SECONDS", 15)
+    # sort=top recomputes an article's scores at most this often (a new ranking epoch); a
+    # cursor stays valid for its epoch and the next one, so at least this long.
+    RANK_EPOCH_SECONDS = _env_int("TALKBACK_RANK_EPOCH_SECONDS", 300)
 
     # flask-smorest: the OpenAPI document is served at /api/v1/openapi.json.
     API_TITLE = "Talkback"

@@ -17,7 +17,12 @@ def test_unknown_article_reads_as_empty(client, site):
     response = client.get(comments_url("never-commented"))
     assert response.status_code == 200
     assert response.json == {
-        "site": {"language": "en", "min_comment_length": 1, "max_comment_length": 5000},
+        "site": {
+            "language": "en",
+            "min_comment_length": 1,
+            "max_comment_length": 5000,
+            "dislikes_enabled": False,
+        },
         "article": {"id": "never-commented", "url": None, "title": None, "closed": False},
         "count": 0,
         "comments": [],
@@ -53,6 +58,7 @@ def test_only_approved_comments_are_served(client, site, run_worker):
         "body_html",
         "created_at",
         "deleted",
+        "likes",
         "replies",
     }
     assert served["created_at"].endswith("+00:00")

@@ -152,6 +152,7 @@ def _settings_lines(info: dict) -> list[tuple[str, str]]:
             if auto_close
             else "never",
         ),
+        ("dislikes", "on" if info["dislikes_enabled"] else "off (likes only)"),
         (
             "moderators",
             ", ".join(info["moderators"]) or "(none; operators moderate every site)",
@@ -209,6 +210,7 @@ SET_OPTIONS = {
     "min_comment_length": "--min-length",
     "max_comment_length": "--max-length",
     "auto_close_days": "--auto-close-days",
+    "dislikes_enabled": "--dislikes/--no-dislikes",
 }
 
 
@@ -226,11 +228,17 @@ SET_OPTIONS = {
 )
 @click.option("--no-auto-close", is_flag=True, help="Keep articles open (the default).")
 @click.option(
+    "--dislikes/--no-dislikes",
+    "dislikes_enabled",
+    default=None,
+    help="Let readers dislike comments too (likes are always on; off by default).",
+)
+@click.option(
     "--rate-limit",
     "rate_limits",
     multiple=True,
     metavar="KIND=LIMIT",
-    help="submit, report or delete = e.g. 5/minute;30/hour ('default' removes the site's "
+    help="submit, report, delete or vote = e.g. 5/minute;30/hour ('default' removes the site's "
     "own); repeatable.",
 )
 @click.option(
@@ -249,6 +257,7 @@ def set_site(
     max_length: int | None,
     auto_close_days: int | None,
     no_auto_close: bool,
+    dislikes_enabled: bool | None,
     rate_limits: tuple[str, ...],
     policy: tuple[str, ...],
 ) -> None:
@@ -263,6 +272,7 @@ def set_site(
         "min_comment_length": min_length,
         "max_comment_length": max_length,
         "auto_close_days": auto_close_days,
+        "dislikes_enabled": dislikes_enabled,
     }
     data: dict = {field: value for field, value in given.items() if value is not None}
     if no_auto_close:

@@ -27,7 +27,12 @@ POLICY_MODES = {
     "post": "Post-moderation: scores decide, moderators review",
     "pre": "Pre-moderation: every comment waits for a moderator",
 }
-RATE_LIMITS = {"submit": "Posting comments", "report": "Reporting", "delete": "Deleting"}
+RATE_LIMITS = {
+    "submit": "Posting comments",
+    "report": "Reporting",
+    "delete": "Deleting",
+    "vote": "Voting",
+}
 THRESHOLDS = {
     "toxicity_hold": "Toxicity: hold at",
     "toxicity_reject": "Toxicity: reject at",
@@ -73,6 +78,7 @@ SITE_LABELS = {
     "min_comment_length": "Shortest comment",
     "max_comment_length": "Longest comment",
     "auto_close_days": "Close articles after",
+    "dislikes_enabled": "Readers may dislike comments",
     "policy.mode": "Mode",
     **{f"policy.{name}": label for name, label in THRESHOLDS.items()},
     "policy.new_commenter_holds": "Hold a new commenter's first comments",
@@ -138,6 +144,7 @@ def _site_form_values(site: Site) -> dict:
         "min_comment_length": site.min_comment_length,
         "max_comment_length": site.max_comment_length,
         "auto_close_days": "" if site.auto_close_days is None else site.auto_close_days,
+        "dislikes_enabled": site.dislikes_enabled,
         "moderators": settings["moderators"],
     }
     for name, value in policy.items():

@@ -29,7 +29,7 @@ RECORD_NAMES = (
     "rejection_rate_min",
 )
 WORD_LIST_NAMES = ("banned_words", "suspect_words", "allowed_domains", "denied_domains")
-RATE_LIMIT_NAMES = ("submit", "report", "delete")
+RATE_LIMIT_NAMES = ("submit", "report", "delete", "vote")
 ADVICE_OPTION_NAMES = ("days", "hold_tolerance", "reject_tolerance")
 
 
@@ -182,6 +182,7 @@ def _site_edit_fields() -> dict[str, Field]:
         "min_comment_length": NumberField(kind=int),
         "max_comment_length": NumberField(kind=int),
         "auto_close_days": NumberField(kind=int, optional=True),
+        "dislikes_enabled": TickField(),
         policy("mode"): TextField(name="policy.mode", strip=False),
     }
     for name in THRESHOLD_NAMES:
@@ -229,6 +230,7 @@ class SiteEditForm(ConsoleForm):
             "min_comment_length": self["min_comment_length"].data,
             "max_comment_length": self["max_comment_length"].data,
             "auto_close_days": self["auto_close_days"].data,
+            "dislikes_enabled": self["dislikes_enabled"].data,
             # An empty limit (None) removes the site's own: it takes the configured default.
             "rate_limits": {
                 name: self[f"rate_limits__{name}"].data or None for name in RATE_LIMIT_NAMES

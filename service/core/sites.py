@@ -36,6 +36,7 @@ PLAIN_SETTINGS = (
     "min_comment_length",
     "max_comment_length",
     "auto_close_days",
+    "dislikes_enabled",
 )
 DEFAULTS = {
     "allowed_origins": [],
@@ -43,6 +44,7 @@ DEFAULTS = {
     "min_comment_length": 1,
     "max_comment_length": 5000,
     "auto_close_days": None,
+    "dislikes_enabled": False,
 }
 
 
@@ -161,7 +163,7 @@ def moderator_names(site_ids: Iterable[int]) -> dict[int, list[str]]:
 
 
 def effective_rate_limits(site: Site) -> dict[str, str]:
-    """Return the submit, report and delete limits that apply: the site's own or the default."""
+    """Return the submit, report, delete and vote limits that apply: own or the default."""
     own = site.rate_limits or {}
     return {
         kind: own.get(kind) or current_app.config[f"RATE_LIMIT_{kind.upper()}"]
@@ -181,6 +183,7 @@ def site_dict(site: Site, moderators: list[str] | None = None) -> dict:
         "min_comment_length": site.min_comment_length,
         "max_comment_length": site.max_comment_length,
         "auto_close_days": site.auto_close_days,
+        "dislikes_enabled": site.dislikes_enabled,
         "rate_limits": dict(site.rate_limits or {}),
         "effective_rate_limits": effective_rate_limits(site),
         "policy": dict(site.policy or {}),

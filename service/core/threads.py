@@ -46,6 +46,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return pagination.decode_cursor(cursor, (datetime, pagination.ID))
 
 
+TOP = "top"
+# A sort=top cursor: its ranking epoch, and the (score, id) of the last top-level comment.
+TOP_SHAPE = (TOP, pagination.ID, float, pagination.ID)
+RANKING_CHANGED = "The ranking has changed since; start again from the first page."
+
+
+def decode_position(cursor: str, sort: str) -> tuple:
+    """Return the position a cursor of this sort points at, or raise 422 naming `cursor`."""
+    if sort == TOP:
+        # Epochs start at 0; the cursor stores epoch + 1 so it fits the id shape.
+        _, epoch_plus_one, score, comment_id = pagination.decode_cursor(cursor, TOP_SHAPE)
+        return (epoch_plus_one - 1, score, comment_id)
+    return decode_cursor(cursor)
+
+
 def _visible_roots():
     """Top-level comments a reader can see: approved, or deleted but with approved replies."""
     reply = aliased(Comment)
@@ -89,7 +104,9 @@ def _head_statement(with_count: bool):
         Site.max_comment_length,
         Site.closed_at,
         Site.auto_close_days,
+        Site.dislikes_enabled,
         Article.id.label("article_pk"),
+        Article.rank_epoch,
         Article.url,
         Article.title,
         Article.is_closed,
@@ -117,15 +134,29 @@ THREAD_COLUMNS = (
     Comment.title,
     Comment.body_html,
     Comment.created_at,
+    Comment.likes,
+    Comment.dislikes,
 )
 
 
 @functools.cache
-def _page_statement(newest_first: bool, after: bool):
+def _page_statement(newest_first: bool, after: bool, top_score=None):
     """A page of top-level comments (one more, to know if another page follows) and all their
-    visible replies: one query, built once per kind of page."""
+    visible replies: one query, built once per kind of page.
+
+    `top_score` (a score column) pages by that frozen score, highest first, ties by id.
+    """
     roots = _visible_roots()
-    if after:
+    rank = (top_score if top_score is not None else Comment.likes).label("rank")
+    roots = roots.add_columns(rank)
+    if top_score is not None:
+        if after:
+            score, after_id = bindparam("after_score"), bindparam("after_id")
+            roots = roots.where(
+                or_(top_score < score, and_(top_score == score, Comment.id > after_id))
+            )
+        order = (top_score.desc(), Comment.id.asc())
+    elif after:
         at, after_id = bindparam("after_time"), bindparam("after_id")
         if newest_first:
             roots = roots.where(
@@ -135,15 +166,16 @@ def _page_statement(newest_first: bool, after: bool):
             roots = roots.where(
                 or_(Comment.created_at > at, and_(Comment.created_at == at, Comment.id > after_id))
             )
-    order = (
-        (Comment.created_at.desc(), Comment.id.desc())
-        if newest_first
-        else (Comment.created_at.asc(), Comment.id.asc())
-    )
+    if top_score is None:
+        order = (
+            (Comment.created_at.desc(), Comment.id.desc())
+            if newest_first
+            else (Comment.created_at.asc(), Comment.id.asc())
+        )
     page = roots.order_by(*order).limit(bindparam("limit_plus_one")).cte("page")
     return union_all(
-        select(*THREAD_COLUMNS).join(page, Comment.id == page.c.id),
-        select(*THREAD_COLUMNS)
+        select(*THREAD_COLUMNS, page.c.rank).join(page, Comment.id == page.c.id),
+        select(*THREAD_COLUMNS, page.c.rank)
         .join(page, Comment.root_id == page.c.id)
         .where(
             Comment.parent_id.is_not(None),
@@ -158,7 +190,7 @@ def _iso(moment: datetime) -> str:
     return moment.replace(tzinfo=UTC).isoformat()
 
 
-def _entry(row, replies: list[dict], answered: bool) -> dict | None:
+def _entry(row, replies: list[dict], answered: bool, dislikes: bool) -> dict | None:
     """A comment with the visible replies shown under it; None if nothing of it is visible.
 
     `answered` tells whether any visible comment replies to it (shown under it or, deep in a
@@ -171,19 +203,24 @@ def _entry(row, replies: list[dict], answered: bool) -> dict | None:
         author_name = title = body_html = None
     else:
         author_name, title, body_html = row.author_name, row.title, row.body_html
-    return {
+    deleted = row.status == CommentStatus.DELETED
+    entry = {
         "id": row.id,
         "parent_id": row.parent_id,
         "author_name": author_name,
         "title": title,
         "body_html": body_html,
         "created_at": _iso(row.created_at),
-        "deleted": row.status == CommentStatus.DELETED,
+        "deleted": deleted,
+        "likes": 0 if deleted else row.likes,
         "replies": replies,
     }
+    if dislikes:
+        entry["dislikes"] = 0 if deleted else row.dislikes
+    return entry
 
 
-def _build_tree(roots: list, children: dict[int, list]) -> list[dict]:
+def _build_tree(roots: list, children: dict[int, list], dislikes: bool = False) -> list[dict]:
     """Build the visible comments under `roots`, without recursion, at most MAX_REPLY_DEPTH deep.
 
     A reply deeper than that is shown among the replies of its ancestor at depth
@@ -208,7 +245,10 @@ def _build_tree(roots: list, children: dict[int, list]) -> list[dict]:
         )
         answered = any(built[child.id] is not None for child in children.get(row.id, []))
         built[row.id] = _entry(
-            row, [node for reply in replies if (node := built[reply.id]) is not None], answered
+            row,
+            [node for reply in replies if (node := built[reply.id]) is not None],
+            answered,
+            dislikes,
         )
     return [node for root in roots if (node := built[root.id]) is not None]
 
@@ -226,7 +266,7 @@ def _load_thread(
     article_id: str,
     sort: str,
     limit: int,
-    position: tuple[datetime, int] | None,
+    position: tuple | None,
     count: int | None,
 ) -> tuple[dict, int | None]:
     """Return a page of an article's visible top-level comments with all their visible replies,
@@ -251,6 +291,7 @@ def _load_thread(
             "language": head.language,
             "min_comment_length": head.min_comment_length,
             "max_comment_length": head.max_comment_length,
+            "dislikes_enabled": bool(head.dislikes_enabled),
         },
         "article": {
             "id": article_id,
@@ -264,10 +305,14 @@ def _load_thread(
     }
     if not exists_yet:
         return page, None
-    params = {"article_pk": head.article_pk, "limit_plus_one": limit + 1}
-    if position:
-        params["after_time"], params["after_id"] = position
-    rows = db.session.execute(_page_statement(sort == "newest", bool(position)), params).all()
+    if sort == TOP:
+        rows, epoch = _top_rows(head, limit, position)
+    else:
+        params = {"article_pk": head.article_pk, "limit_plus_one": limit + 1}
+        if position:
+            params["after_time"], params["after_id"] = position
+        statement = _page_statement(sort == "newest", bool(position))
+        rows = db.session.execute(statement, params).all()
 
     roots, children = [], {}
     for row in rows:
@@ -275,15 +320,50 @@ def _load_thread(
             roots.append(row)
         else:
             children.setdefault(row.parent_id, []).append(row)
-    roots.sort(key=lambda row: (row.created_at, row.id), reverse=sort == "newest")
+    if sort == TOP:
+        roots.sort(key=lambda row: (-row.rank, row.id))
+    else:
+        roots.sort(key=lambda row: (row.created_at, row.id), reverse=sort == "newest")
     for replies in children.values():
         replies.sort(key=lambda row: (row.created_at, row.id))
     if len(roots) > limit:
         # The extra root only says another page follows; its replies are simply never reached.
         roots = roots[:limit]
-        page["next_cursor"] = encode_cursor(roots[-1].created_at, roots[-1].id)
-    page["comments"] = _build_tree(roots, children)
+        last = roots[-1]
+        page["next_cursor"] = (
+            pagination.encode_cursor([TOP, epoch + 1, float(last.rank), last.id])
+            if sort == TOP
+            else encode_cursor(last.created_at, last.id)
+        )
+    page["comments"] = _build_tree(roots, children, bool(head.dislikes_enabled))
     return page, _seconds_until_closing(head)
+
+
+def _top_rows(head, limit: int, position: tuple | None) -> tuple[list, int]:
+    """Return the rows of a sort=top page and the ranking epoch its scores belong to.
+
+    A cursor pages by the scores of the epoch it names: the current one (top_score) or the one
+    before (prev_top_score); older cursors are refused. A new epoch committed between the head
+    query and this one is noticed and the page read again under it.
+    """
+    current = head.rank_epoch
+    for _ in range(3):
+        epoch = current if position is None else position[0]
+        if epoch == current:
+            column = Comment.top_score
+        elif epoch == current - 1:
+            column = Comment.prev_top_score
+        else:
+            raise UnprocessableError(RANKING_CHANGED, {"cursor": [RANKING_CHANGED]})
+        params = {"article_pk": head.article_pk, "limit_plus_one": limit + 1}
+        if position:
+            params["after_score"], params["after_id"] = position[1], position[2]
+        rows = db.session.execute(_page_statement(False, bool(position), column), params).all()
+        now = db.session.scalar(select(Article.rank_epoch).where(Article.id == head.article_pk))
+        if now == current:
+            return rows, epoch
+        current = now
+    raise UnprocessableError(RANKING_CHANGED, {"cursor": [RANKING_CHANGED]})
 
 
 @dataclass(frozen=True)
@@ -318,7 +398,7 @@ def thread_page(
     check_site_key(site_key)
     check_article_id(article_id)
     # A bad cursor is a 422 whether or not a page is cached.
-    position = decode_cursor(cursor) if cursor else None
+    position = decode_position(cursor, sort) if cursor else None
     variant = page_variant(site_key, article_id, sort, limit, cursor)
     lookup = readcache.lookup_page(site_key, article_id, variant)
     if lookup is not None and lookup.page is not None:

@@ -52,7 +52,11 @@ class ThreadQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE  # cache-busting query strings must not break the page
 
-    sort = fields.String(load_default="newest", validate=validate.OneOf(["newest", "oldest"]))
+    sort = fields.String(
+        load_default="newest",
+        validate=validate.OneOf(["newest", "oldest", "top"]),
+        metadata={"description": "top: by a confidence score of likes (Wilson lower bound)."},
+    )
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(load_default=None, validate=validate.Length(max=200))
 
@@ -69,6 +73,8 @@ class ThreadCommentSchema(Schema):
     deleted = fields.Boolean(
         metadata={"description": "A tombstone: the author deleted it, replies remain."}
     )
+    likes = fields.Integer(metadata={"description": "At most VOTE_COUNTS_SECONDS old."})
+    dislikes = fields.Integer(metadata={"description": "Only where the site enables dislikes."})
     replies = fields.List(fields.Nested(lambda: ThreadCommentSchema()))
 
 
@@ -87,6 +93,7 @@ class SiteInfoSchema(Schema):
     language = fields.String(metadata={"description": "Used when the page doesn't say its own."})
     min_comment_length = fields.Integer()
     max_comment_length = fields.Integer()
+    dislikes_enabled = fields.Boolean(metadata={"description": "Readers may dislike comments."})
 
 
 class ThreadSchema(Schema):

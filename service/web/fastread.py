@@ -28,7 +28,7 @@ from service.web import cors
 
 THREAD_PATH = re.compile(r"/api/v1/sites/([^/]+)/articles/([^/]+)/comments")
 ENDPOINT = "public.ArticleComments"
-SORTS = ("newest", "oldest")
+SORTS = ("newest", "oldest", "top")
 LIMIT = re.compile(r"[0-9]{1,3}")
 CURSOR_MAX = 200
 STATUS_LINES = {200: "200 OK", 304: "304 NOT MODIFIED"}
@@ -69,7 +69,7 @@ class FastReads:
             try:
                 check_site_key(site)
                 if query[2]:
-                    threads.decode_cursor(query[2])
+                    threads.decode_position(query[2], query[0])
             except TalkbackError:
                 return None
             variant = threads.page_variant(site, article, *query)

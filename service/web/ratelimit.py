@@ -27,15 +27,21 @@ from service.web.responses import error_response
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("submit", "report", "delete")
-# The HTTP method of each limited action: its view shares an endpoint with unlimited reads.
-ACTION_METHODS = {"submit": "POST", "report": "POST", "delete": "DELETE"}
+ACTIONS = ("submit", "report", "delete", "vote")
+# The HTTP methods of each limited action: its view shares an endpoint with unlimited reads.
+ACTION_METHODS = {
+    "submit": ("POST",),
+    "report": ("POST",),
+    "delete": ("DELETE",),
+    "vote": ("PUT", "DELETE"),
+}
 # Redis keys start with this, next to the queue's; tests clear "talkback:*" between tests.
 KEY_PREFIX = "talkback:ratelimit"
 MESSAGES = {
     "submit": "You're posting too fast. Please wait {seconds} seconds and try again.",
     "report": "You're sending reports too fast. Please wait {seconds} seconds and try again.",
     "delete": "You're deleting comments too fast. Please wait {seconds} seconds and try again.",
+    "vote": "You're voting too fast. Please wait {seconds} seconds and try again.",
     "login": "Too many login attempts from your network. "
     "Please wait {seconds} seconds and try again.",
     "other": "Too many requests. Please wait {seconds} seconds and try again.",
@@ -221,7 +227,7 @@ def limit_for(action: str) -> str:
     default = current_app.config[f"RATE_LIMIT_{action.upper()}"]
     # Flask-Limiter also asks while other methods of the same endpoint (reading a thread) run;
     # answer those without a database query.
-    if request.method != ACTION_METHODS[action]:
+    if request.method not in ACTION_METHODS[action]:
         return default
     _, overrides = _site_of_request()
     value = overrides.get(action)
