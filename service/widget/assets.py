@@ -31,6 +31,7 @@ WIDGET_MODULES = (
     "own.js",  # the reader's own comments and deleting them
     "pending.js",  # polling comments that await moderation
     "report.js",  # reporting a comment
+    "votes.js",  # likes and dislikes, the reader's own votes remembered
     "dialog.js",  # the confirm dialog
     "embed.js",  # the start: reads the script tag and launches the widget
 )

@@ -42,6 +42,10 @@ class Talkback {
   // report.js
   openReport = openReport;
   closeReport = closeReport;
+  // votes.js
+  ownVotes = ownVotes;
+  saveVote = saveVote;
+  voteButtons = voteButtons;
   // dialog.js
   buildDialog = buildDialog;
   confirm = confirmDialog;
@@ -54,6 +58,8 @@ class Talkback {
     this.base = `/api/v1/sites/${encodeURIComponent(options.site)}/articles/${encodeURIComponent(options.article)}`;
     this.draftKey = `talkback:draft:${options.site}:${options.article}`;
     this.ownKey = `talkback:own:${options.site}`;
+    this.votesKey = `talkback:votes:${options.site}`;
+    this.dislikes = false;
     this.sort = "newest";
     this.count = 0;
     this.nextCursor = null;
@@ -98,6 +104,7 @@ class Talkback {
       { id: "tb-sort", class: "tb-select", onchange: () => this.changeSort() },
       h("option", { value: "newest", text: t.newest }),
       h("option", { value: "oldest", text: t.oldest }),
+      h("option", { value: "top", text: t.top }),
     );
     this.newButton = h("button", {
       type: "button",
@@ -191,6 +198,7 @@ class Talkback {
     if (page.site) {
       LIMITS.body = page.site.max_comment_length;
       BODY_LIMITS.min = page.site.min_comment_length;
+      this.dislikes = Boolean(page.site.dislikes_enabled);
     }
     this.setCount(page.count);
     for (const comment of page.comments) {
@@ -307,6 +315,7 @@ class Talkback {
     const actions = h("div", { class: "tb-actions" });
     if (!pending) {
       actions.append(
+        this.voteButtons(comment),
         h("button", {
           type: "button",
           class: "tb-link",
