@@ -364,3 +364,14 @@ def test_dislikes_are_a_site_setting(client, site, cli, make_user, api_token):
     assert db.session.get(Site, site.id).dislikes_enabled is False
     shown = cli("sites", "show", "demo").output
     assert "off (likes only)" in shown
+
+
+def test_moderators_cards_show_the_counts(client, site):
+    from service.core.moderation.cards import build_cards
+
+    comment = make_comment(site, "approved")
+    vote(client, comment.id)
+    db.session.expire_all()
+    comment = db.session.get(Comment, comment.id)
+    [card] = build_cards([(comment, comment.article, "demo")], None)
+    assert (card["likes"], card["dislikes"]) == (1, 0)
