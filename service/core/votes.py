@@ -10,6 +10,7 @@ article's current `rank_epoch`, `prev_top_score` the one before. A vote recomput
 scores (a new epoch) when the last recomputation is RANK_EPOCH_SECONDS old; a cursor names its
 epoch and pages by that epoch's scores, so paging never repeats or skips a comment while votes
 arrive. A cursor two epochs old is refused (422): the reader starts again from the first page.
+A new epoch replaces the article's read-cache version (at most once per RANK_EPOCH_SECONDS).
 
 Votes never replace the article's read-cache version (that would re-render a hot thread on
 every click): they set its vote stamp (readcache.note_votes), so cached pages show new counts
