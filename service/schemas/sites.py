@@ -338,7 +338,7 @@ class _SiteSettingsSchema(Schema):
         ),
         metadata={"description": "Articles take no comments this long after their first one."},
     )
-    dislikes_enabled = fields.Boolean(
+    dislikes_enabled = StrictBoolean(
         metadata={"description": "Readers may dislike comments too (likes are always on)."}
     )
     rate_limits = fields.Nested(SiteRateLimitsSchema)

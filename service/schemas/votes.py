@@ -16,8 +16,10 @@ class VoteSchema(Schema):
         validate=validate.OneOf(["like", "dislike"]),
         metadata={"description": '"dislike" only where the site enables dislikes.'},
     )
+    # Required while every reader is anonymous; a signed-in (SSO) reader will vote by their
+    # SSO id instead.
     commenter_key = fields.String(
-        load_default=None,
+        required=True,
         validate=COMMENTER_KEY,
         metadata={"description": "The widget's per-reader key: one vote per key and comment."},
     )
@@ -29,7 +31,7 @@ class VoteWithdrawSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    commenter_key = fields.String(load_default=None, validate=COMMENTER_KEY)
+    commenter_key = fields.String(required=True, validate=COMMENTER_KEY)
 
 
 class VoteCountsSchema(Schema):
