@@ -130,3 +130,21 @@ def test_top_sort_dislikes_and_axe_on_the_new_state(app, server, chromium, site)
         assert page.problems == []
     finally:
         context.close()
+
+
+def test_load_more_after_the_ranking_moved_on_starts_again(app, server, page):
+    app.config["RANK_EPOCH_SECONDS"] = 0  # each vote below starts a ranking epoch
+    made = [seed("a1", f"Comment number {n}").id for n in range(3)]
+    page.goto(server.page("a1", limit=2))
+    page.get_by_label("Sort by").select_option(label="Top comments")
+    bodies = page.locator("#talkback .tb-thread > li > .tb-card .tb-body")
+    expect(bodies).to_have_count(2)
+    # Two epochs pass while the reader reads: their cursor's scores are gone.
+    votes.cast_vote(made[2], "key:voter-0001", "like", "10.6.0.1")
+    votes.cast_vote(made[1], "key:voter-0002", "like", "10.6.0.2")
+    page.get_by_role("button", name="Load more comments").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "The ranking has changed: here are the top comments now."
+    )
+    expect(bodies).to_have_text(["Comment number 1", "Comment number 2"])
+    assert [p for p in page.problems if "422" not in p] == []

@@ -191,6 +191,8 @@ class Talkback {
     const query = new URLSearchParams({ sort: this.sort, limit: String(this.options.limit) });
     if (cursor) query.set("cursor", cursor);
     const { status, data } = await api(`${this.base}/comments?${query}`, { fresh: true });
+    // A refused cursor: the top ranking has moved on since the first page.
+    if (status === 422 && cursor) return false;
     return status === 200 && data ? data : null;
   }
 
@@ -214,7 +216,10 @@ class Talkback {
     this.more.disabled = true;
     try {
       const page = await this.fetchPage(this.nextCursor);
-      if (page) this.renderPage(page);
+      if (page === false) {
+        await this.load();
+        this.say(this.t.rankingChanged);
+      } else if (page) this.renderPage(page);
       else this.say(this.t.loadFailed);
     } catch {
       this.say(this.t.loadFailed);
