@@ -37,7 +37,12 @@ function voteButtons(comment) {
       button.lastChild.textContent = String(counts[kind]);
     }
   };
-  const press = async (kind) => {
+  // One request at a time per comment, in click order: a quick like-then-dislike must not
+  // reach the server the other way round.
+  let sending = Promise.resolve();
+  let clicks = 0;
+  const press = (kind) => {
+    const click = ++clicks;
     const before = { current, ...counts };
     const next = current === kind ? null : kind;
     if (current) counts[current] -= 1;
@@ -46,23 +51,26 @@ function voteButtons(comment) {
     show();
     const body = { commenter_key: commenterKey() };
     if (next) body.value = next;
-    let answer;
-    try {
-      answer = await api(`/api/v1/comments/${comment.id}/vote`, { method: next ? "PUT" : "DELETE", body });
-    } catch {
-      answer = null;
-    }
-    if (answer?.status === 200) {
-      counts.like = answer.data.likes;
-      counts.dislike = answer.data.dislikes;
-      this.saveVote(comment.id, { v: current, l: counts.like, d: counts.dislike });
-    } else {
-      ({ current } = before);
-      counts.like = before.like;
-      counts.dislike = before.dislike;
-      this.say(answer?.status === 429 ? t.voteTooFast : answer?.data?.error?.message || t.voteFailed);
-    }
-    show();
+    sending = sending.then(async () => {
+      let answer;
+      try {
+        answer = await api(`/api/v1/comments/${comment.id}/vote`, { method: next ? "PUT" : "DELETE", body });
+      } catch {
+        answer = null;
+      }
+      // A later click is on its way: its answer (or failure) decides what is shown.
+      if (click !== clicks) return;
+      if (answer?.status === 200) {
+        ({ likes: counts.like, dislikes: counts.dislike, vote: current } = answer.data);
+        this.saveVote(comment.id, { v: current, l: counts.like, d: counts.dislike });
+      } else {
+        ({ current } = before);
+        counts.like = before.like;
+        counts.dislike = before.dislike;
+        this.say(answer?.status === 429 ? t.voteTooFast : answer?.data?.error?.message || t.voteFailed);
+      }
+      show();
+    });
   };
   for (const kind of kinds) {
     buttons[kind] = h(
