@@ -145,6 +145,7 @@ class Config:
     RATE_LIMIT_DELETE = os.environ.get("TALKBACK_RATE_LIMIT_DELETE", "10/minute;60/hour")
     # Reader sign-ins (SSO token exchanges) per site and IP address; no per-site override.
     RATE_LIMIT_SIGN_IN = os.environ.get("TALKBACK_RATE_LIMIT_SIGN_IN", "30/minute;300/hour")
+    RATE_LIMIT_VOTE = os.environ.get("TALKBACK_RATE_LIMIT_VOTE", "30/minute;300/hour")
     # Console logins per IP address, against password guessing across accounts.
     RATE_LIMIT_LOGIN = os.environ.get("TALKBACK_RATE_LIMIT_LOGIN", "10/minute;100/hour")
     # Where the limits are counted (redis://, rediss:// or unix:///path); the queue's Redis
@@ -183,6 +184,15 @@ class Config:
     # The live "N new comments" poll: browsers and CDNs may reuse an answer this long (a few
     # seconds late is fine for a hint, and a CDN then answers most of a hot thread's polls).
     LIVE_MAX_AGE_SECONDS = _env_int("TALKBACK_LIVE_MAX_AGE", 5)
+    # Votes: at most this many distinct readers per address hash may vote on one comment
+    # (anti-stuffing; beyond it a vote is refused with 403).
+    VOTE_IP_CAP = _env_int("TALKBACK_VOTE_IP_CAP", 5)
+    # Votes never replace an article's version: cached pages carry counts at most this many
+    # seconds old, and a thread that gets votes is re-rendered at most once per this period.
+    VOTE_COUNTS_SECONDS = _env_int("TALKBACK_VOTE_COUNTS_SECONDS", 15)
+    # sort=top recomputes an article's scores at most this often (a new ranking epoch); a
+    # cursor stays valid for its epoch and the next one, so at least this long.
+    RANK_EPOCH_SECONDS = _env_int("TALKBACK_RANK_EPOCH_SECONDS", 300)
 
     # flask-smorest: the OpenAPI document is served at /api/v1/openapi.json.
     API_TITLE = "Talkback"

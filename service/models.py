@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Column,
     Enum,
+    Float,
     ForeignKey,
     Index,
     String,
@@ -84,6 +85,8 @@ class Site(db.Model):
     edit_window_seconds: Mapped[int] = mapped_column(default=300, server_default="300")
     # Per-site overrides of the rate limits ({"submit": "5/minute;30/hour", ...}); see config.
     rate_limits: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    # Readers may dislike comments as well as like them (likes are always on).
+    dislikes_enabled: Mapped[bool] = mapped_column(default=False, server_default="0")
     # A closed site keeps its threads readable (and reportable) but takes no new comments.
     closed_at: Mapped[datetime | None]
     # Who may post: "anonymous" (anyone), "required" (readers signed in with the publisher's
@@ -127,6 +130,10 @@ class Article(db.Model):
     is_closed: Mapped[bool] = mapped_column(default=False)
     # A hot story: every new comment on it waits for a moderator (switched by its moderators).
     premoderated: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # sort=top ranks by scores frozen per ranking epoch (service.core.votes): the epoch a
+    # cursor names, and when the article's scores were last recomputed.
+    rank_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    ranked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     site: Mapped[Site] = relationship()
@@ -145,6 +152,8 @@ class Comment(db.Model):
         Index("ix_comments_site_text_hash_created", "site_id", "text_hash", "created_at"),
         # Moderators' queues and their counts: one site's comments in a status, by age.
         Index("ix_comments_site_status_created", "site_id", "status", "created_at"),
+        # sort=top: an article's comments by their frozen confidence score (keyset paging).
+        Index("ix_comments_article_top", "article_id", "top_score", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -193,6 +202,13 @@ class Comment(db.Model):
     featured_by: Mapped[str | None] = mapped_column(String(100))
     # When an approved edit last replaced the published text (None: never edited).
     edited_at: Mapped[datetime | None]
+    # Readers' votes, counted in SQL by service.core.votes (never read-modify-write).
+    likes: Mapped[int] = mapped_column(default=0, server_default="0")
+    dislikes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The Wilson lower bound of likes, frozen at the article's rank_epoch, and the one before:
+    # sort=top pages by these, so a cursor stays valid while votes arrive.
+    top_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    prev_top_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     article: Mapped[Article] = relationship()
 
@@ -241,6 +257,26 @@ class CommentRevision(db.Model):
     decided_at: Mapped[datetime | None]
     # "worker", "moderator:<name>", "author" (superseded) or None while undecided.
     decided_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class CommentVote(db.Model):
+    """One reader's like (+1) or dislike (-1) of a published comment."""
+
+    __tablename__ = "comment_votes"
+    __table_args__ = (
+        UniqueConstraint("comment_id", "voter"),
+        # The per-address cap: distinct voters of a comment from one address hash.
+        Index("ix_comment_votes_comment_ip", "comment_id", "ip_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    # "sso:<site id>:<sub>" for a signed-in reader, else "key:<commenter key>".
+    voter: Mapped[str] = mapped_column(String(80))
+    value: Mapped[int]
+    # HMAC-SHA256 with the server secret: never the address itself.
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(db.Model):

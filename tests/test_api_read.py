@@ -23,6 +23,7 @@ def test_unknown_article_reads_as_empty(client, site):
             "max_comment_length": 5000,
             "edit_window_seconds": 300,
             "sign_in": "anonymous",
+            "dislikes_enabled": False,
         },
         "article": {"id": "never-commented", "url": None, "title": None, "closed": False},
         "count": 0,
@@ -63,6 +64,7 @@ def test_only_approved_comments_are_served(client, site, run_worker):
         "featured",
         "edited_at",
         "badges",
+        "likes",
         "replies",
     }
     assert served["created_at"].endswith("+00:00")

@@ -279,6 +279,24 @@ def test_operator_edits_every_setting_through_the_form(operator, site, mia, make
     assert db.session.scalar(db.select(User).where(User.username == "noam")).sites == []
 
 
+def test_operator_turns_dislikes_on_and_off_on_the_site_page(operator, site):
+    form = form_of(text(operator.get(EDIT_FORM)), EDIT_FORM)
+    assert "dislikes_enabled" not in form  # unticked by default
+    form.update({"dislikes_enabled": "on", "rate_limits.vote": "20/minute"})
+    assert operator.post(EDIT_FORM, data=form).status_code == 302
+    db.session.expire_all()
+    stored = db.session.get(Site, site.id)
+    assert stored.dislikes_enabled is True and stored.rate_limits == {"vote": "20/minute"}
+    [update] = actions("site.update")
+    assert update.details["dislikes_enabled"] == {"from": False, "to": True}
+    again = form_of(text(operator.get(EDIT_FORM)), EDIT_FORM)
+    assert again["dislikes_enabled"] == "on"
+    del again["dislikes_enabled"]  # unticking sends nothing
+    assert operator.post(EDIT_FORM, data=again).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Site, site.id).dislikes_enabled is False
+
+
 def test_edit_form_shows_each_error_beside_its_field_and_saves_nothing(operator, site):
     form = form_of(text(operator.get(EDIT_FORM)), EDIT_FORM)
     cases = {

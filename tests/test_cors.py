@@ -194,7 +194,7 @@ def test_preflight_from_an_allowed_origin_is_granted(client, embeddable, url, me
     assert response.status_code == 204
     assert response.data == b""
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
-    assert response.headers["Access-Control-Allow-Methods"] == "GET, POST, PATCH, DELETE"
+    assert response.headers["Access-Control-Allow-Methods"] == "GET, POST, PUT, PATCH, DELETE"
     assert (
         response.headers["Access-Control-Allow-Headers"]
         == "Content-Type, X-Delete-Token, Authorization"

@@ -40,7 +40,14 @@ SEED = secrets.randbelow(2**32) if _SEED == "random" else int(_SEED)
 # behind them. test_rate_limits tests the limits themselves.
 GENEROUS = "1000000/minute"
 RATE_LIMITS = dict.fromkeys(
-    ("RATE_LIMIT_SUBMIT", "RATE_LIMIT_REPORT", "RATE_LIMIT_DELETE", "RATE_LIMIT_LOGIN"), GENEROUS
+    (
+        "RATE_LIMIT_SUBMIT",
+        "RATE_LIMIT_REPORT",
+        "RATE_LIMIT_DELETE",
+        "RATE_LIMIT_VOTE",
+        "RATE_LIMIT_LOGIN",
+    ),
+    GENEROUS,
 )
 
 SITE = "demo"

@@ -274,6 +274,8 @@ def test_a_card_has_everything_the_console_shows(call, sites):
         "decided_at",
         "toxicity",
         "spam",
+        "likes",
+        "dislikes",
         "reasons",
         "highlights",
         "commenter",

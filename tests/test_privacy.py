@@ -164,7 +164,7 @@ def test_erase_leaves_a_tombstone_that_holds_up_the_replies_of_others(client, jo
         client, "203.0.113.5", commenter_key=OTHER_KEY, author_name="Ann", parent_id=joe["first"]
     )["id"]
     publish(reply)
-    assert privacy.erase(KEY) == {"comments": 2, "reports": 1}
+    assert privacy.erase(KEY) == {"comments": 2, "reports": 1, "votes": 0}
 
     for comment_id in (joe["first"], joe["second"]):
         erased = comment(comment_id)
@@ -207,7 +207,7 @@ def test_erase_leaves_a_tombstone_that_holds_up_the_replies_of_others(client, jo
     assert db.session.scalar(select(Ban.target_value)) == KEY  # bans stay in force
     [logged] = actions("privacy.erase")
     assert logged.subject == f"commenter {KEY}"
-    assert logged.details == {"comments": 2, "reports": 1}
+    assert logged.details == {"comments": 2, "reports": 1, "votes": 0}
     assert privacy.export(KEY)["comments"] == []
 
 
@@ -216,7 +216,11 @@ def test_erase_by_email_and_in_batches(client, site, monkeypatch):
     ids = [post(client, author_email="joe@gmail.com")["id"] for _ in range(5)]
     kept = post(client, author_email="ann@example.com")["id"]
     seen = []
-    assert privacy.erase("JOE@gmail.com", progress=seen.append) == {"comments": 5, "reports": 0}
+    assert privacy.erase("JOE@gmail.com", progress=seen.append) == {
+        "comments": 5,
+        "reports": 0,
+        "votes": 0,
+    }
     assert seen == [2, 2, 1]
     assert {comment(i).status for i in ids} == {CommentStatus.DELETED}
     assert all(comment(i).email_hash is None for i in ids)
@@ -242,7 +246,7 @@ def test_purge_clears_only_ip_hashes_past_retention(app, joe):
     updated_at = comment(joe["first"]).updated_at
     assert app.config["IP_RETENTION_DAYS"] == 30
 
-    assert privacy.purge_ip_hashes() == {"comments": 1, "reports": 1}
+    assert privacy.purge_ip_hashes() == {"comments": 1, "reports": 1, "votes": 0}
     old = comment(joe["first"])
     assert (old.ip_hash, old.network_hash) == (None, None)
     assert old.email_hash == hash_email("joe@gmail.com")  # emails are not IP data
@@ -250,10 +254,10 @@ def test_purge_clears_only_ip_hashes_past_retention(app, joe):
     assert comment(joe["second"]).ip_hash == hash_ip(IP)
     assert db.session.get(Report, report_id).ip_hash is None
     [logged] = actions("privacy.purge")
-    assert logged.details == {"comments": 1, "reports": 1}
+    assert logged.details == {"comments": 1, "reports": 1, "votes": 0}
 
     # Nothing left to purge: nothing logged.
-    assert privacy.purge_ip_hashes() == {"comments": 0, "reports": 0}
+    assert privacy.purge_ip_hashes() == {"comments": 0, "reports": 0, "votes": 0}
     assert len(actions("privacy.purge")) == 1
     # A shorter retention reaches the newer ones.
     assert privacy.purge_ip_hashes(older_than_days=0)["comments"] == 2
@@ -356,3 +360,27 @@ def test_production_refuses_to_start_with_the_default_or_a_short_secret(app_fact
         first = hash_ip("203.0.113.7")
     with other.app_context():
         assert hash_ip("203.0.113.7") != first
+
+
+def test_votes_are_exported_erased_and_purged_with_the_rest(app, client, joe):
+    from service.core import votes
+    from service.models import CommentVote
+
+    votes.cast_vote(joe["ann"], f"key:{KEY}", "like", IP)
+    votes.cast_vote(joe["ann"], "key:someone-else-1", "like", "198.51.100.9")
+    assert privacy.export(KEY)["votes"] == [
+        {
+            "comment_id": joe["ann"],
+            "vote": "like",
+            "created_at": privacy.export(KEY)["votes"][0]["created_at"],
+            "stored_hashes": ["ip"],
+        }
+    ]
+    assert privacy.erase(KEY)["votes"] == 1
+    voters = set(db.session.scalars(select(CommentVote.voter)))
+    assert f"key:{KEY}" not in voters and "key:someone-else-1" in voters
+    assert any(voter.startswith("erased:") for voter in voters)
+    assert comment(joe["ann"]).likes == 2  # still counted
+    # The other voter's address hash goes once it is past retention.
+    assert privacy.purge_ip_hashes(older_than_days=0)["votes"] == 1
+    assert db.session.scalars(select(CommentVote.ip_hash)).all() == [None, None]

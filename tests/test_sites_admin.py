@@ -111,6 +111,7 @@ def test_create_with_every_setting_and_read_it_back(call, app):
         "submit": "3/minute;20/hour",
         "report": "5/minute",
         "delete": app.config["RATE_LIMIT_DELETE"],
+        "vote": app.config["RATE_LIMIT_VOTE"],
     }
     policy = created["effective_policy"]
     assert policy == created["policy"]  # every setting is the site's own
@@ -145,7 +146,8 @@ def test_a_new_site_takes_the_defaults(call, app):
     )
     assert created["effective_policy"] == defaults.to_dict()
     assert created["effective_rate_limits"] == {
-        kind: app.config[f"RATE_LIMIT_{kind.upper()}"] for kind in ("submit", "report", "delete")
+        kind: app.config[f"RATE_LIMIT_{kind.upper()}"]
+        for kind in ("submit", "report", "delete", "vote")
     }
     assert created["created_at"].endswith("+00:00")
 

@@ -1,7 +1,7 @@
 """comment edits: the site's edit window, comments' edited_at and the comment_revisions table
 
 Revision ID: c15c0000ed17
-Revises: a15a0000s5o1
+Revises: b15b0000v0te
 Create Date: 2026-11-30 18:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c15c0000ed17'
-down_revision = 'a15a0000s5o1'
+down_revision = 'b15b0000v0te'
 branch_labels = None
 depends_on = None
 

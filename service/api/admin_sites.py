@@ -38,6 +38,9 @@ bp.before_request(auth.require_api_user)
 
 FORBIDDEN = "Only operators can manage sites and read the operators' log."
 
+# Turn dislikes on and give votes a site limit of its own (the rest is kept).
+UPDATE_EXAMPLE = {"dislikes_enabled": True, "rate_limits": {"vote": "30/minute;300/hour"}}
+
 
 @bp.before_request
 def _operators_only() -> None:
@@ -91,7 +94,7 @@ class SiteItem(MethodView):
         return sites.site_dict(sites.get_site(key))
 
     @bp.doc(security=SECURITY)
-    @bp.arguments(schemas.SiteUpdateSchema)
+    @bp.arguments(schemas.SiteUpdateSchema, example=UPDATE_EXAMPLE)
     @bp.response(200, schemas.SiteSchema)
     @_errors(401, 403, 404, 422)
     def patch(self, data, key):

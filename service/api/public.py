@@ -4,7 +4,7 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 
 from service.api import Blueprint
-from service.core import comments, edits, live, reports, sso, threads
+from service.core import comments, edits, live, reports, sso, threads, votes
 from service.schemas.comments import (
     CommentEditSchema,
     CommentSubmitSchema,
@@ -22,6 +22,7 @@ from service.schemas.comments import (
 )
 from service.schemas.errors import ErrorSchema
 from service.schemas.reports import ReportReceivedSchema, ReportSubmitSchema
+from service.schemas.votes import VoteCountsSchema, VoteSchema, VoteWithdrawSchema
 from service.web import ratelimit
 from service.web.fastread import live_cache_control, thread_cache_control
 from service.web.reader import current_reader
@@ -55,6 +56,7 @@ SIGNED_OUT = (
     "this comment only from a signed-in reader (code sign_in_required)."
 )
 BAD_SESSION = "The Authorization header's reader session is not valid or has expired."
+VOTE_CAP = "Too many readers from this address already voted on the comment."
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
@@ -236,6 +238,36 @@ class CommentReports(MethodView):
         """Report a published comment to moderators; a repeat by the same reader counts once."""
         reports.report_comment(comment_id, data, request.remote_addr)
         return {"status": "received"}
+
+
+@bp.route("/comments/<int:comment_id>/vote")
+class CommentVote(MethodView):
+    """A reader's like or dislike of a published comment."""
+
+    @ratelimit.limited("vote")
+    @bp.doc(security=READER_OPTIONAL)
+    @bp.arguments(VoteSchema)
+    @bp.response(200, VoteCountsSchema)
+    @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
+    @bp.alt_response(403, schema=ErrorSchema, description=VOTE_CAP)
+    @bp.alt_response(404, schema=ErrorSchema, description="No such published comment.")
+    @bp.alt_response(429, schema=ErrorSchema, description=RATE_LIMITED, headers=RETRY_AFTER)
+    def put(self, data, comment_id):
+        """Like or dislike a comment (replacing the reader's earlier vote); one per reader."""
+        voter = votes.voter_of(current_reader(None), data["commenter_key"])
+        return votes.cast_vote(comment_id, voter, data["value"], request.remote_addr)
+
+    @ratelimit.limited("vote")
+    @bp.doc(security=READER_OPTIONAL)
+    @bp.arguments(VoteWithdrawSchema)
+    @bp.response(200, VoteCountsSchema)
+    @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
+    @bp.alt_response(404, schema=ErrorSchema, description="No such published comment.")
+    @bp.alt_response(429, schema=ErrorSchema, description=RATE_LIMITED, headers=RETRY_AFTER)
+    def delete(self, data, comment_id):
+        """Take the reader's vote back (answers the counts even if there was none)."""
+        voter = votes.voter_of(current_reader(None), data["commenter_key"])
+        return votes.withdraw_vote(comment_id, voter)
 
 
 @bp.route("/sites/<string:site>/counts")

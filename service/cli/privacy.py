@@ -74,6 +74,8 @@ def erase_command(commenter: str, yes: bool) -> None:
     else:
         done = privacy.erase(commenter)
     click.echo(f"Erased {done['comments']} comment(s) and {done['reports']} report(s).")
+    if done["votes"]:
+        click.echo(f"{done['votes']} vote(s) they cast stay counted but no longer name them.")
 
 
 @privacy_cli.command("purge")
@@ -92,3 +94,5 @@ def purge_command(days: int | None) -> None:
         f"Purged IP hashes older than {days} days from {counts['comments']} comment(s) "
         f"and {counts['reports']} report(s)."
     )
+    if counts["votes"]:
+        click.echo(f"Also from {counts['votes']} vote(s).")

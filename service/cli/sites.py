@@ -153,6 +153,7 @@ def _settings_lines(info: dict) -> list[tuple[str, str]]:
             if auto_close
             else "never",
         ),
+        ("dislikes", "on" if info["dislikes_enabled"] else "off (likes only)"),
         (
             "edit window",
             f"{info['edit_window_seconds']} seconds after posting"
@@ -218,6 +219,7 @@ SET_OPTIONS = {
     "auto_close_days": "--auto-close-days",
     "edit_window_seconds": "--edit-window",
     "sign_in": "--sign-in",
+    "dislikes_enabled": "--dislikes/--no-dislikes",
 }
 
 
@@ -246,11 +248,17 @@ SET_OPTIONS = {
     "(sign-in needed to post a link).",
 )
 @click.option(
+    "--dislikes/--no-dislikes",
+    "dislikes_enabled",
+    default=None,
+    help="Let readers dislike comments too (likes are always on; off by default).",
+)
+@click.option(
     "--rate-limit",
     "rate_limits",
     multiple=True,
     metavar="KIND=LIMIT",
-    help="submit, report or delete = e.g. 5/minute;30/hour ('default' removes the site's "
+    help="submit, report, delete or vote = e.g. 5/minute;30/hour ('default' removes the site's "
     "own); repeatable.",
 )
 @click.option(
@@ -271,6 +279,7 @@ def set_site(
     no_auto_close: bool,
     edit_window: int | None,
     sign_in: str | None,
+    dislikes_enabled: bool | None,
     rate_limits: tuple[str, ...],
     policy: tuple[str, ...],
 ) -> None:
@@ -287,6 +296,7 @@ def set_site(
         "auto_close_days": auto_close_days,
         "edit_window_seconds": edit_window,
         "sign_in": sign_in,
+        "dislikes_enabled": dislikes_enabled,
     }
     data: dict = {field: value for field, value in given.items() if value is not None}
     if no_auto_close:

@@ -32,7 +32,12 @@ POLICY_MODES = {
     "post": "Post-moderation: scores decide, moderators review",
     "pre": "Pre-moderation: every comment waits for a moderator",
 }
-RATE_LIMITS = {"submit": "Posting comments", "report": "Reporting", "delete": "Deleting"}
+RATE_LIMITS = {
+    "submit": "Posting comments",
+    "report": "Reporting",
+    "delete": "Deleting",
+    "vote": "Voting",
+}
 THRESHOLDS = {
     "toxicity_hold": "Toxicity: hold at",
     "toxicity_reject": "Toxicity: reject at",
@@ -80,6 +85,7 @@ SITE_LABELS = {
     "auto_close_days": "Close articles after",
     "edit_window_seconds": "Edit window",
     "sign_in": "Who may comment",
+    "dislikes_enabled": "Readers may dislike comments",
     "policy.mode": "Mode",
     **{f"policy.{name}": label for name, label in THRESHOLDS.items()},
     "policy.new_commenter_holds": "Hold a new commenter's first comments",
@@ -154,6 +160,7 @@ def _site_form_values(site: Site) -> dict:
         "auto_close_days": "" if site.auto_close_days is None else site.auto_close_days,
         "edit_window_seconds": site.edit_window_seconds,
         "sign_in": site.sign_in,
+        "dislikes_enabled": site.dislikes_enabled,
         "moderators": settings["moderators"],
     }
     for name, value in policy.items():

@@ -29,7 +29,7 @@ RECORD_NAMES = (
     "rejection_rate_min",
 )
 WORD_LIST_NAMES = ("banned_words", "suspect_words", "allowed_domains", "denied_domains")
-RATE_LIMIT_NAMES = ("submit", "report", "delete")
+RATE_LIMIT_NAMES = ("submit", "report", "delete", "vote")
 ADVICE_OPTION_NAMES = ("days", "hold_tolerance", "reject_tolerance")
 
 
@@ -184,6 +184,7 @@ def _site_edit_fields() -> dict[str, Field]:
         "auto_close_days": NumberField(kind=int, optional=True),
         "edit_window_seconds": NumberField(kind=int),
         "sign_in": TextField(strip=False),
+        "dislikes_enabled": TickField(),
         policy("mode"): TextField(name="policy.mode", strip=False),
     }
     for name in THRESHOLD_NAMES:
@@ -233,6 +234,7 @@ class SiteEditForm(ConsoleForm):
             "auto_close_days": self["auto_close_days"].data,
             "edit_window_seconds": self["edit_window_seconds"].data,
             "sign_in": self["sign_in"].data,
+            "dislikes_enabled": self["dislikes_enabled"].data,
             # An empty limit (None) removes the site's own: it takes the configured default.
             "rate_limits": {
                 name: self[f"rate_limits__{name}"].data or None for name in RATE_LIMIT_NAMES

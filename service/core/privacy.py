@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import String, and_, cast, delete, func, literal, or_, select, update
 
 from service.core import readcache
 from service.core.hashing import hash_email, mask_email, text_fingerprint
@@ -27,6 +27,7 @@ from service.models import (
     Comment,
     CommentRevision,
     CommentStatus,
+    CommentVote,
     Report,
     Site,
     utcnow,
@@ -218,6 +219,21 @@ def export(value: str, *, actor: str = CLI_ACTOR) -> dict:
                 .order_by(Report.created_at, Report.id)
             )
         ]
+    votes = []
+    if who.commenter_key is not None:  # votes carry the voter's key, never an email
+        votes = [
+            {
+                "comment_id": vote.comment_id,
+                "vote": "like" if vote.value > 0 else "dislike",
+                "created_at": _iso(vote.created_at),
+                "stored_hashes": ["ip"] if vote.ip_hash else [],
+            }
+            for vote in db.session.scalars(
+                select(CommentVote)
+                .where(CommentVote.voter == "key:" + who.commenter_key)
+                .order_by(CommentVote.created_at, CommentVote.id)
+            )
+        ]
     bans = [
         {
             "id": ban.id,
@@ -245,6 +261,7 @@ def export(value: str, *, actor: str = CLI_ACTOR) -> dict:
         "commenter_keys": sorted({c.commenter_key for c, *_ in rows if c.commenter_key}),
         "comments": comments,
         "reports": reports,
+        "votes": votes,
         "bans": bans,
     }
     record_action(
@@ -344,16 +361,23 @@ def erase(
         erased += len(ids)
         if progress:
             progress(len(ids))
-    reports = 0
+    reports = votes = 0
     if who.commenter_key is not None:
         reports = db.session.execute(
             update(Report)
             .where(Report.reporter_key == who.commenter_key)
             .values(reporter_key=None, ip_hash=None)
         ).rowcount
-    record_action(actor, "privacy.erase", who.label, {"comments": erased, "reports": reports})
+        # Votes stay counted but no longer name the voter (the row id keeps them unique).
+        votes = db.session.execute(
+            update(CommentVote.__table__)
+            .where(CommentVote.voter == "key:" + who.commenter_key)
+            .values(voter=literal("erased:") + cast(CommentVote.id, String), ip_hash=None)
+        ).rowcount
+    done = {"comments": erased, "reports": reports, "votes": votes}
+    record_action(actor, "privacy.erase", who.label, done)
     db.session.commit()
-    return {"comments": erased, "reports": reports}
+    return done
 
 
 def purge_ip_hashes(
@@ -380,6 +404,11 @@ def purge_ip_hashes(
         "reports": _purge(
             Report,
             and_(Report.created_at < cutoff, Report.ip_hash.is_not(None)),
+            {"ip_hash": None},
+        ),
+        "votes": _purge(
+            CommentVote,
+            and_(CommentVote.created_at < cutoff, CommentVote.ip_hash.is_not(None)),
             {"ip_hash": None},
         ),
     }

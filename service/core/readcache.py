@@ -43,6 +43,9 @@ COUNT = PREFIX + "count:"
 SITE_SETTINGS = PREFIX + "settings:"
 # The live poll's answer (approved count, latest id) under the article's version.
 LIVE = PREFIX + "live:"
+# Votes never replace an article's version: they set its vote stamp, the period (of
+# VOTE_COUNTS_SECONDS) from which pages must show them. See `note_votes`.
+VOTE_STAMP = PREFIX + "votes:"
 # A version lives twice as long as a page (each page stored renews it); when it expires the
 # next read picks a new one, so junk article ids cost Redis minutes, not days.
 MIN_VERSION_SECONDS = 60
@@ -65,10 +68,13 @@ local function version(key, fresh)
 end
 local site = version(KEYS[1], ARGV[1])
 local article = version(KEYS[2], ARGV[2])
+-- The vote stamp in effect: never a period that has not begun (ARGV[8] is the current one).
+local stamp = math.min(tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(ARGV[8]))
+article = article .. ':' .. stamp
 return {
   site, article,
   redis.call('GET', ARGV[5] .. site .. ':' .. article .. ':' .. ARGV[4]) or false,
-  redis.call('GET', ARGV[6] .. article) or false,
+  redis.call('GET', ARGV[6] .. string.match(article, '^[^:]+')) or false,
   redis.call('GET', ARGV[7] .. site) or false,
 }
 """
@@ -158,6 +164,35 @@ def _site_key(site_key: str) -> str:
     return SITE_VERSION + _digest(site_key)
 
 
+def _vote_stamp_key(site_key: str, article_id: str) -> str:
+    return VOTE_STAMP + _digest(site_key, article_id)
+
+
+def _vote_period() -> int:
+    """The number of the current vote period (VOTE_COUNTS_SECONDS long, shared by processes)."""
+    return int(time.time()) // max(1, current_app.config["VOTE_COUNTS_SECONDS"])
+
+
+def note_votes(site_key: str, article_id: str) -> None:
+    """Make the article's cached pages show votes committed now from the next vote period on.
+
+    Pages are stored under the article's version and its vote stamp in effect, the lesser of
+    the stored stamp and the current period. A vote stores the period after the current one:
+    pages rendered in this period are kept (however many votes arrive), and the first read of
+    the next period renders afresh, once. So counts are at most VOTE_COUNTS_SECONDS old and a
+    hot thread re-renders at most once a period, not once a click.
+    """
+    if seconds() <= 0:
+        return
+    try:
+        redis_connection().set(
+            _vote_stamp_key(site_key, article_id), _vote_period() + 1, ex=_version_seconds()
+        )
+    except RedisError as error:
+        # Lost: counts wait for the article's next change or READ_CACHE_SECONDS.
+        log.warning("could not note votes on a cached thread: %s", error)
+
+
 def _version_seconds() -> int:
     return max(2 * seconds(), MIN_VERSION_SECONDS)
 
@@ -193,7 +228,7 @@ def lookup_page(site_key: str, article_id: str, variant: str) -> PageLookup | No
     version_keys = (_site_key(site_key), _article_key(site_key, article_id))
     try:
         site, article, page, count, settings = _script("page", LOOKUP_PAGE)(
-            keys=version_keys,
+            keys=[*version_keys, _vote_stamp_key(site_key, article_id)],
             args=[
                 _fresh(),
                 _fresh(),
@@ -202,6 +237,7 @@ def lookup_page(site_key: str, article_id: str, variant: str) -> PageLookup | No
                 PAGE,
                 COUNT,
                 SITE_SETTINGS,
+                _vote_period(),
             ],
         )
     except RedisError as error:
@@ -219,6 +255,7 @@ def store_page(
     ttl = min(seconds(), ttl) if ttl is not None else seconds()
     if ttl <= 0:
         return
+    # "site:article:vote stamp"; counts hang off the article's version alone.
     article_version = lookup.versions.split(":")[1]
     try:
         with redis_connection().pipeline(transaction=False) as pipe:
@@ -335,6 +372,11 @@ def touch_comments(session: Session, comment_ids: Iterable[int]) -> None:
         return
     rows = session.execute(_articles_named(Comment.id, ids))
     session.info.setdefault(PENDING_ARTICLES, set()).update(map(tuple, rows))
+
+
+def touch_article(session: Session, site_key: str, article_id: str) -> None:
+    """Mark one article's pages as changed (a new sort=top ranking epoch)."""
+    session.info.setdefault(PENDING_ARTICLES, set()).add((site_key, article_id))
 
 
 def touch_site(session: Session, site_key: str) -> None:

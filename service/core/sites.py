@@ -38,6 +38,7 @@ PLAIN_SETTINGS = (
     "auto_close_days",
     "edit_window_seconds",
     "sign_in",
+    "dislikes_enabled",
 )
 DEFAULTS = {
     "allowed_origins": [],
@@ -47,6 +48,7 @@ DEFAULTS = {
     "auto_close_days": None,
     "edit_window_seconds": 300,
     "sign_in": "anonymous",
+    "dislikes_enabled": False,
 }
 
 
@@ -165,7 +167,7 @@ def moderator_names(site_ids: Iterable[int]) -> dict[int, list[str]]:
 
 
 def effective_rate_limits(site: Site) -> dict[str, str]:
-    """Return the submit, report and delete limits that apply: the site's own or the default."""
+    """Return the submit, report, delete and vote limits that apply: own or the default."""
     own = site.rate_limits or {}
     return {
         kind: own.get(kind) or current_app.config[f"RATE_LIMIT_{kind.upper()}"]
@@ -187,6 +189,7 @@ def site_dict(site: Site, moderators: list[str] | None = None) -> dict:
         "auto_close_days": site.auto_close_days,
         "edit_window_seconds": site.edit_window_seconds,
         "sign_in": site.sign_in,
+        "dislikes_enabled": site.dislikes_enabled,
         "rate_limits": dict(site.rate_limits or {}),
         "effective_rate_limits": effective_rate_limits(site),
         "policy": dict(site.policy or {}),

@@ -46,6 +46,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return pagination.decode_cursor(cursor, (datetime, pagination.ID))
 
 
+TOP = "top"
+# A sort=top cursor: its ranking epoch, and the (score, id) of the last top-level comment.
+TOP_SHAPE = (TOP, pagination.ID, float, pagination.ID)
+RANKING_CHANGED = "The ranking has changed since; start again from the first page."
+
+
+def decode_position(cursor: str, sort: str) -> tuple:
+    """Return the position a cursor of this sort points at, or raise 422 naming `cursor`."""
+    if sort == TOP:
+        # Epochs start at 0; the cursor stores epoch + 1 so it fits the id shape.
+        _, epoch_plus_one, score, comment_id = pagination.decode_cursor(cursor, TOP_SHAPE)
+        return (epoch_plus_one - 1, score, comment_id)
+    return decode_cursor(cursor)
+
+
 def _visible_roots():
     """Top-level comments a reader can see: approved, or deleted but with approved replies."""
     reply = aliased(Comment)
@@ -91,7 +106,9 @@ def _head_statement(with_count: bool):
         Site.closed_at,
         Site.auto_close_days,
         Site.edit_window_seconds,
+        Site.dislikes_enabled,
         Article.id.label("article_pk"),
+        Article.rank_epoch,
         Article.url,
         Article.title,
         Article.is_closed,
@@ -122,15 +139,29 @@ THREAD_COLUMNS = (
     Comment.featured_at,
     Comment.edited_at,
     Comment.badges,
+    Comment.likes,
+    Comment.dislikes,
 )
 
 
 @functools.cache
-def _page_statement(newest_first: bool, after: bool):
+def _page_statement(newest_first: bool, after: bool, top_score=None):
     """A page of top-level comments (one more, to know if another page follows) and all their
-    visible replies: one query, built once per kind of page."""
+    visible replies: one query, built once per kind of page.
+
+    `top_score` (a score column) pages by that frozen score, highest first, ties by id.
+    """
     roots = _visible_roots()
-    if after:
+    rank = (top_score if top_score is not None else Comment.likes).label("rank")
+    roots = roots.add_columns(rank)
+    if top_score is not None:
+        if after:
+            score, after_id = bindparam("after_score"), bindparam("after_id")
+            roots = roots.where(
+                or_(top_score < score, and_(top_score == score, Comment.id > after_id))
+            )
+        order = (top_score.desc(), Comment.id.asc())
+    elif after:
         at, after_id = bindparam("after_time"), bindparam("after_id")
         if newest_first:
             roots = roots.where(
@@ -140,16 +171,17 @@ def _page_statement(newest_first: bool, after: bool):
             roots = roots.where(
                 or_(Comment.created_at > at, and_(Comment.created_at == at, Comment.id > after_id))
             )
-    order = (
-        (Comment.created_at.desc(), Comment.id.desc())
-        if newest_first
-        else (Comment.created_at.asc(), Comment.id.asc())
-    )
+    if top_score is None:
+        order = (
+            (Comment.created_at.desc(), Comment.id.desc())
+            if newest_first
+            else (Comment.created_at.asc(), Comment.id.asc())
+        )
     page = roots.order_by(*order).limit(bindparam("limit_plus_one")).cte("page")
     in_thread = literal_column("0").label("pick")
     members = [
-        select(*THREAD_COLUMNS, in_thread).join(page, Comment.id == page.c.id),
-        select(*THREAD_COLUMNS, in_thread)
+        select(*THREAD_COLUMNS, in_thread, page.c.rank).join(page, Comment.id == page.c.id),
+        select(*THREAD_COLUMNS, in_thread, page.c.rank)
         .join(page, Comment.root_id == page.c.id)
         .where(
             Comment.parent_id.is_not(None),
@@ -161,9 +193,11 @@ def _page_statement(newest_first: bool, after: bool):
         # The first page leads with the editors' picks (rows marked pick = 1), same query.
         picks = featured.picks_statement().cte("picks")
         members.append(
-            select(*THREAD_COLUMNS, literal_column("1").label("pick")).join(
-                picks, Comment.id == picks.c.id
-            )
+            select(
+                *THREAD_COLUMNS,
+                literal_column("1").label("pick"),
+                literal_column("0").label("rank"),
+            ).join(picks, Comment.id == picks.c.id)
         )
     return union_all(*members)
 
@@ -173,7 +207,7 @@ def _iso(moment: datetime) -> str:
     return moment.replace(tzinfo=UTC).isoformat()
 
 
-def _entry(row, replies: list[dict], answered: bool) -> dict | None:
+def _entry(row, replies: list[dict], answered: bool, dislikes: bool) -> dict | None:
     """A comment with the visible replies shown under it; None if nothing of it is visible.
 
     `answered` tells whether any visible comment replies to it (shown under it or, deep in a
@@ -186,24 +220,29 @@ def _entry(row, replies: list[dict], answered: bool) -> dict | None:
         author_name = title = body_html = None
     else:
         author_name, title, body_html = row.author_name, row.title, row.body_html
-    return {
+    deleted = row.status == CommentStatus.DELETED
+    entry = {
         "id": row.id,
         "parent_id": row.parent_id,
         "author_name": author_name,
         "title": title,
         "body_html": body_html,
         "created_at": _iso(row.created_at),
-        "deleted": row.status == CommentStatus.DELETED,
+        "deleted": deleted,
         "featured": row.featured_at is not None and row.status == CommentStatus.APPROVED,
         # Set once an approved edit replaced the text: the widget shows "(edited)".
         "edited_at": _iso(row.edited_at) if row.edited_at and body_html is not None else None,
         # A signed-in author's badges (service.core.sso); a tombstone shows none.
-        "badges": (row.badges or []) if row.status != CommentStatus.DELETED else [],
+        "badges": [] if deleted else (row.badges or []),
+        "likes": 0 if deleted else row.likes,
         "replies": replies,
     }
+    if dislikes:
+        entry["dislikes"] = 0 if deleted else row.dislikes
+    return entry
 
 
-def _build_tree(roots: list, children: dict[int, list]) -> list[dict]:
+def _build_tree(roots: list, children: dict[int, list], dislikes: bool = False) -> list[dict]:
     """Build the visible comments under `roots`, without recursion, at most MAX_REPLY_DEPTH deep.
 
     A reply deeper than that is shown among the replies of its ancestor at depth
@@ -228,7 +267,10 @@ def _build_tree(roots: list, children: dict[int, list]) -> list[dict]:
         )
         answered = any(built[child.id] is not None for child in children.get(row.id, []))
         built[row.id] = _entry(
-            row, [node for reply in replies if (node := built[reply.id]) is not None], answered
+            row,
+            [node for reply in replies if (node := built[reply.id]) is not None],
+            answered,
+            dislikes,
         )
     return [node for root in roots if (node := built[root.id]) is not None]
 
@@ -246,7 +288,7 @@ def _load_thread(
     article_id: str,
     sort: str,
     limit: int,
-    position: tuple[datetime, int] | None,
+    position: tuple | None,
     count: int | None,
 ) -> tuple[dict, int | None]:
     """Return a page of an article's visible top-level comments with all their visible replies,
@@ -273,6 +315,7 @@ def _load_thread(
             "sign_in": head.sign_in,
             "max_comment_length": head.max_comment_length,
             "edit_window_seconds": head.edit_window_seconds,
+            "dislikes_enabled": bool(head.dislikes_enabled),
         },
         "article": {
             "id": article_id,
@@ -288,10 +331,14 @@ def _load_thread(
         page["featured"] = []
     if not exists_yet:
         return page, None
-    params = {"article_pk": head.article_pk, "limit_plus_one": limit + 1}
-    if position:
-        params["after_time"], params["after_id"] = position
-    rows = db.session.execute(_page_statement(sort == "newest", bool(position)), params).all()
+    if sort == TOP:
+        rows, epoch = _top_rows(head, limit, position)
+    else:
+        params = {"article_pk": head.article_pk, "limit_plus_one": limit + 1}
+        if position:
+            params["after_time"], params["after_id"] = position
+        statement = _page_statement(sort == "newest", bool(position))
+        rows = db.session.execute(statement, params).all()
 
     roots, children, picks = [], {}, []
     for row in rows:
@@ -301,14 +348,22 @@ def _load_thread(
             roots.append(row)
         else:
             children.setdefault(row.parent_id, []).append(row)
-    roots.sort(key=lambda row: (row.created_at, row.id), reverse=sort == "newest")
+    if sort == TOP:
+        roots.sort(key=lambda row: (-row.rank, row.id))
+    else:
+        roots.sort(key=lambda row: (row.created_at, row.id), reverse=sort == "newest")
     for replies in children.values():
         replies.sort(key=lambda row: (row.created_at, row.id))
     if len(roots) > limit:
         # The extra root only says another page follows; its replies are simply never reached.
         roots = roots[:limit]
-        page["next_cursor"] = encode_cursor(roots[-1].created_at, roots[-1].id)
-    page["comments"] = _build_tree(roots, children)
+        last = roots[-1]
+        page["next_cursor"] = (
+            pagination.encode_cursor([TOP, epoch + 1, float(last.rank), last.id])
+            if sort == TOP
+            else encode_cursor(last.created_at, last.id)
+        )
+    page["comments"] = _build_tree(roots, children, bool(head.dislikes_enabled))
     if position is None:
         # Editors' picks lead the first page only; featuring bumps the read cache version.
         picks.sort(key=lambda row: (row.featured_at, row.id), reverse=True)
@@ -324,6 +379,33 @@ def _load_thread(
             for row in picks
         ]
     return page, _seconds_until_closing(head)
+
+
+def _top_rows(head, limit: int, position: tuple | None) -> tuple[list, int]:
+    """Return the rows of a sort=top page and the ranking epoch its scores belong to.
+
+    A cursor pages by the scores of the epoch it names: the current one (top_score) or the one
+    before (prev_top_score); older cursors are refused. A new epoch committed between the head
+    query and this one is noticed and the page read again under it.
+    """
+    current = head.rank_epoch
+    for _ in range(3):
+        epoch = current if position is None else position[0]
+        if epoch == current:
+            column = Comment.top_score
+        elif epoch == current - 1:
+            column = Comment.prev_top_score
+        else:
+            raise UnprocessableError(RANKING_CHANGED, {"cursor": [RANKING_CHANGED]})
+        params = {"article_pk": head.article_pk, "limit_plus_one": limit + 1}
+        if position:
+            params["after_score"], params["after_id"] = position[1], position[2]
+        rows = db.session.execute(_page_statement(False, bool(position), column), params).all()
+        now = db.session.scalar(select(Article.rank_epoch).where(Article.id == head.article_pk))
+        if now == current:
+            return rows, epoch
+        current = now
+    raise UnprocessableError(RANKING_CHANGED, {"cursor": [RANKING_CHANGED]})
 
 
 @dataclass(frozen=True)
@@ -358,7 +440,7 @@ def thread_page(
     check_site_key(site_key)
     check_article_id(article_id)
     # A bad cursor is a 422 whether or not a page is cached.
-    position = decode_cursor(cursor) if cursor else None
+    position = decode_position(cursor, sort) if cursor else None
     variant = page_variant(site_key, article_id, sort, limit, cursor)
     lookup = readcache.lookup_page(site_key, article_id, variant)
     if lookup is not None and lookup.page is not None:

@@ -59,7 +59,11 @@ class ThreadQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE  # cache-busting query strings must not break the page
 
-    sort = fields.String(load_default="newest", validate=validate.OneOf(["newest", "oldest"]))
+    sort = fields.String(
+        load_default="newest",
+        validate=validate.OneOf(["newest", "oldest", "top"]),
+        metadata={"description": "top: by a confidence score of likes (Wilson lower bound)."},
+    )
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(load_default=None, validate=validate.Length(max=200))
 
@@ -85,6 +89,8 @@ class ThreadCommentSchema(Schema):
         fields.String(),
         metadata={"description": "A signed-in author's badges from the publisher (e.g. staff)."},
     )
+    likes = fields.Integer(metadata={"description": "At most VOTE_COUNTS_SECONDS old."})
+    dislikes = fields.Integer(metadata={"description": "Only where the site enables dislikes."})
     replies = fields.List(fields.Nested(lambda: ThreadCommentSchema()))
 
 
@@ -120,6 +126,7 @@ class SiteInfoSchema(Schema):
     sign_in = fields.String(
         metadata={"description": "anonymous, required or links: who may post (SSO sign-in)."}
     )
+    dislikes_enabled = fields.Boolean(metadata={"description": "Readers may dislike comments."})
 
 
 class ThreadSchema(Schema):

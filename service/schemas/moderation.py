@@ -125,6 +125,8 @@ class CardSchema(Schema):
     decided_at = UTCDateTime(allow_none=True)
     toxicity = fields.Float(allow_none=True)
     spam = fields.Float(allow_none=True)
+    likes = fields.Integer(metadata={"description": "Readers' likes (published comments)."})
+    dislikes = fields.Integer()
     reasons = fields.List(fields.String())
     highlights = fields.List(
         fields.String(), metadata={"description": "Words the reasons quote, to mark in the text."}

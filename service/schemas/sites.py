@@ -27,7 +27,7 @@ EDIT_WINDOW_MAX_SECONDS = 86400
 ORIGINS_MAX = 100
 WORD_MAX_LENGTH = 100
 LIST_MAX = 2000
-RATE_LIMIT_KINDS = ("submit", "report", "delete")
+RATE_LIMIT_KINDS = ("submit", "report", "delete", "vote")
 RATE_LIMIT_MAX_LENGTH = 200
 SCORES = ("toxicity", "spam")
 TRUSTED_AFTER_MAX = 10000
@@ -187,6 +187,7 @@ class SiteRateLimitsSchema(Schema):
     submit = RateLimit(allow_none=True, metadata={"example": "5/minute;30/hour"})
     report = RateLimit(allow_none=True, metadata={"example": "10/minute;60/hour"})
     delete = RateLimit(allow_none=True, metadata={"example": "10/minute;60/hour"})
+    vote = RateLimit(allow_none=True, metadata={"example": "30/minute;300/hour"})
 
 
 def _threshold(description: str) -> fields.Float:
@@ -357,6 +358,9 @@ class _SiteSettingsSchema(Schema):
             "the publisher's login), links (sign-in needed to post a link)."
         },
     )
+    dislikes_enabled = StrictBoolean(
+        metadata={"description": "Readers may dislike comments too (likes are always on)."}
+    )
     rate_limits = fields.Nested(SiteRateLimitsSchema)
     policy = fields.Nested(PolicySchema)
 
@@ -428,6 +432,7 @@ class SiteSchema(Schema):
     auto_close_days = fields.Integer(allow_none=True)
     edit_window_seconds = fields.Integer()
     sign_in = fields.String()
+    dislikes_enabled = fields.Boolean()
     rate_limits = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
@@ -436,7 +441,7 @@ class SiteSchema(Schema):
     effective_rate_limits = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
-        metadata={"description": "submit, report and delete limits as applied."},
+        metadata={"description": "submit, report, delete and vote limits as applied."},
     )
     policy = fields.Dict(
         metadata={"description": "The site's own policy settings (the others take the default)."}

@@ -14,7 +14,7 @@ from service.web.request_site import request_site
 API_PREFIX = "/api/v1/"
 # Blueprints whose routes pages may call cross-origin; the moderation API is never one of them.
 CORS_BLUEPRINTS = {"public"}
-ALLOW_METHODS = "GET, POST, PATCH, DELETE"
+ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOW_HEADERS = "Content-Type, X-Delete-Token, Authorization"
 EXPOSE_HEADERS = "ETag, Retry-After"
 PREFLIGHT_MAX_AGE = "600"

@@ -32,7 +32,7 @@ ENDPOINT = "public.ArticleComments"
 # skips Flask the same way.
 LIVE_PATH = re.compile(r"/api/v1/sites/([^/]+)/articles/([^/]+)/live")
 LIVE_ENDPOINT = "public.ArticleLive"
-SORTS = ("newest", "oldest")
+SORTS = ("newest", "oldest", "top")
 LIMIT = re.compile(r"[0-9]{1,3}")
 CURSOR_MAX = 200
 STATUS_LINES = {200: "200 OK", 304: "304 NOT MODIFIED"}
@@ -95,7 +95,7 @@ class FastReads:
             try:
                 check_site_key(site)
                 if query[2]:
-                    threads.decode_cursor(query[2])
+                    threads.decode_position(query[2], query[0])
             except TalkbackError:
                 return None
             variant = threads.page_variant(site, article, *query)

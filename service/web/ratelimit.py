@@ -27,8 +27,7 @@ from service.web.responses import error_response
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("submit", "report", "delete")
-# The HTTP methods of each limited action: its view shares an endpoint with unlimited reads.
+ACTIONS = ("submit", "report", "delete", "vote")
 # The HTTP methods of each limited action: its view shares an endpoint with unlimited reads.
 # An author's edit (PATCH) is a submission of new text, under the submit limit.
 ACTION_METHODS = {
@@ -36,6 +35,7 @@ ACTION_METHODS = {
     "report": ("POST",),
     "delete": ("DELETE",),
     "sign_in": ("POST",),
+    "vote": ("PUT", "DELETE"),
 }
 # Redis keys start with this, next to the queue's; tests clear "talkback:*" between tests.
 KEY_PREFIX = "talkback:ratelimit"
@@ -44,6 +44,7 @@ MESSAGES = {
     "report": "You're sending reports too fast. Please wait {seconds} seconds and try again.",
     "delete": "You're deleting comments too fast. Please wait {seconds} seconds and try again.",
     "sign_in": "Too many sign-ins. Please wait {seconds} seconds and try again.",
+    "vote": "You're voting too fast. Please wait {seconds} seconds and try again.",
     "login": "Too many login attempts from your network. "
     "Please wait {seconds} seconds and try again.",
     "other": "Too many requests. Please wait {seconds} seconds and try again.",

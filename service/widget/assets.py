@@ -33,6 +33,7 @@ WIDGET_MODULES = (
     "pending.js",  # polling comments that await moderation
     "report.js",  # reporting a comment
     "sso.js",  # sign-in with the publisher's login (sessions, login-required)
+    "votes.js",  # likes and dislikes, the reader's own votes remembered
     "dialog.js",  # the confirm dialog
     "live.js",  # the live "N new comments" poll
     "featured.js",  # editors' picks above the thread

@@ -75,6 +75,8 @@ def build_cards(rows: list[tuple[Comment, Article, str]], site_ids: set[int] | N
                 "decided_at": comment.decided_at,
                 "toxicity": comment.toxicity_score,
                 "spam": comment.spam_score,
+                "likes": comment.likes,
+                "dislikes": comment.dislikes,
                 "reasons": list(comment.reasons or []),
                 "highlights": highlights(comment.reasons or []),
                 "commenter": {

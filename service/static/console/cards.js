@@ -53,6 +53,7 @@ export function renderCard(c) {
     h("li", { class: `status status-${c.status}`, text: c.status }),
     score("Toxicity", c.toxicity),
     score("Spam", c.spam),
+    c.likes || c.dislikes ? h("li", { class: "card-votes", text: `${c.likes} likes, ${c.dislikes} dislikes` }) : null,
     c.shadow
       ? h("li", { class: "status status-shadow", title: "Sent under a shadow ban: only its author sees it.", text: "Shadow-banned" })
       : null,

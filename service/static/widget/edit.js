@@ -56,6 +56,7 @@ function openEdit(comment, opener) {
       answer = await api(`/api/v1/comments/${comment.id}`, {
         method: "PATCH",
         token: entry?.token,
+        session: this.session,
         body: { body: body.value.trim(), title: title.value.trim() || null },
       });
     } catch {

@@ -53,6 +53,10 @@ class Talkback {
   logout = logout;
   setReader = setReader;
   loginRequired = loginRequired;
+  // votes.js
+  ownVotes = ownVotes;
+  saveVote = saveVote;
+  voteButtons = voteButtons;
   // dialog.js
   buildDialog = buildDialog;
   confirm = confirmDialog;
@@ -75,6 +79,8 @@ class Talkback {
     this.base = `/api/v1/sites/${encodeURIComponent(options.site)}/articles/${encodeURIComponent(options.article)}`;
     this.draftKey = `talkback:draft:${options.site}:${options.article}`;
     this.ownKey = `talkback:own:${options.site}`;
+    this.votesKey = `talkback:votes:${options.site}`;
+    this.dislikes = false;
     this.sort = "newest";
     this.count = 0;
     this.nextCursor = null;
@@ -120,6 +126,7 @@ class Talkback {
       { id: "tb-sort", class: "tb-select", onchange: () => this.changeSort() },
       h("option", { value: "newest", text: t.newest }),
       h("option", { value: "oldest", text: t.oldest }),
+      h("option", { value: "top", text: t.top }),
     );
     this.newButton = h("button", {
       type: "button",
@@ -207,6 +214,8 @@ class Talkback {
     const query = new URLSearchParams({ sort: this.sort, limit: String(this.options.limit) });
     if (cursor) query.set("cursor", cursor);
     const { status, data } = await api(`${this.base}/comments?${query}`, { fresh: true });
+    // A refused cursor: the top ranking has moved on since the first page.
+    if (status === 422 && cursor) return false;
     return status === 200 && data ? data : null;
   }
 
@@ -216,6 +225,7 @@ class Talkback {
       BODY_LIMITS.min = page.site.min_comment_length;
       this.editWindow = page.site.edit_window_seconds;
       this.signIn = page.site.sign_in;
+      this.dislikes = Boolean(page.site.dislikes_enabled);
     }
     this.setCount(page.count);
     this.renderPicks(page.featured);
@@ -232,7 +242,10 @@ class Talkback {
     this.more.disabled = true;
     try {
       const page = await this.fetchPage(this.nextCursor);
-      if (page) this.renderPage(page);
+      if (page === false) {
+        await this.load();
+        this.say(this.t.rankingChanged);
+      } else if (page) this.renderPage(page);
       else this.say(this.t.loadFailed);
     } catch {
       this.say(this.t.loadFailed);
@@ -336,6 +349,7 @@ class Talkback {
     const actions = h("div", { class: "tb-actions" });
     if (!pending) {
       actions.append(
+        this.voteButtons(comment),
         h("button", {
           type: "button",
           class: "tb-link",
