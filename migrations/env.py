@@ -86,10 +86,26 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # SQLite: batch mode rebuilds a table (copy, DROP, rename) to drop or change a column;
+        # with foreign keys enforced the DROP of a referenced table (comments) fails once rows
+        # point at it. Alembic's advice: switch enforcement off for the migration, check after.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.commit()
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+                if broken:
+                    raise RuntimeError(f"migration left rows with broken foreign keys: {broken}")
 
 
 if context.is_offline_mode():

@@ -20,8 +20,6 @@ from service.models import (
     BanKind,
     BanTarget,
     Comment,
-    CommentStatus,
-    Site,
     utcnow,
 )
 from service.schemas.comments import CommentSubmitSchema
@@ -196,30 +194,45 @@ def test_the_migration_clears_the_root_id_of_top_level_comments_only(app_factory
         with fresh.app_context():
             # The migration changes data only: the models fit the schema before it too.
             upgrade(revision=BEFORE_ROOTS_WITHOUT_ROOT_ID)
-            site = Site(key="demo", name="Demo")
-            article = Article(site=site, external_id="a1")
-            db.session.add_all([site, article])
-            db.session.flush()
-            thread = []
-            for parent in (None, 0, 1):  # a top-level comment, its reply, a reply to that
-                comment = Comment(
-                    site_id=site.id,
-                    article_id=article.id,
-                    parent_id=thread[parent].id if parent is not None else None,
-                    status=CommentStatus.APPROVED,
-                    author_name="Dana",
-                    body_html="<p>x</p>",
-                    body_text="x",
-                    text_hash="0" * 64,
-                    delete_token_hash="0" * 64,
+            # Plain SQL with that revision's columns: the models have grown since.
+            run = db.session.execute
+            site_id = run(
+                sa.text(
+                    "INSERT INTO sites (key, name, policy, allowed_origins, created_at)"
+                    " VALUES ('demo', 'Demo', '{}', '[]', CURRENT_TIMESTAMP) RETURNING id"
                 )
-                db.session.add(comment)
-                db.session.flush()
+            ).scalar_one()
+            article_id = run(
+                sa.text(
+                    "INSERT INTO articles (site_id, external_id, is_closed, created_at)"
+                    " VALUES (:site, 'a1', false, CURRENT_TIMESTAMP) RETURNING id"
+                ),
+                {"site": site_id},
+            ).scalar_one()
+            ids: list[int] = []
+            for parent in (None, 0, 1):  # a top-level comment, its reply, a reply to that
+                comment_id = run(
+                    sa.text(
+                        "INSERT INTO comments (site_id, article_id, parent_id, status,"
+                        " author_name, body_html, body_text, text_hash, reasons,"
+                        " delete_token_hash, created_at, updated_at) VALUES (:site, :article,"
+                        " :parent, 'approved', 'Dana', '<p>x</p>', 'x', :hash, '[]', :hash,"
+                        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
+                    ),
+                    {
+                        "site": site_id,
+                        "article": article_id,
+                        "parent": ids[parent] if parent is not None else None,
+                        "hash": "0" * 64,
+                    },
+                ).scalar_one()
                 # As submissions stored them before: a top-level comment pointed at itself.
-                comment.root_id = thread[0].id if thread else comment.id
-                thread.append(comment)
+                run(
+                    sa.text("UPDATE comments SET root_id = :root WHERE id = :id"),
+                    {"root": ids[0] if ids else comment_id, "id": comment_id},
+                )
+                ids.append(comment_id)
             db.session.commit()
-            ids = [comment.id for comment in thread]
 
             def root_ids() -> list[int | None]:
                 query = sa.select(Comment.root_id).order_by(Comment.id)
