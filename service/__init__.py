@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
         admin_bans,
         admin_sites,
         admin_sso,
+        admin_webhooks,
         health,
         moderation,
         public,
@@ -61,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_blueprint(admin_sites.bp)
     api.register_blueprint(admin_bans.bp)
     api.register_blueprint(admin_sso.bp)
+    api.register_blueprint(admin_webhooks.bp)
     api.register_blueprint(admin_advice.bp)
     api.register_blueprint(health.bp)
     cors.init_app(app)
