@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from rq import SimpleWorker
 
 from service.core import webhooks
 from service.core.bans import add_ban
@@ -24,76 +21,12 @@ from service.extensions import db
 from service.models import DeliveryStatus, Site, WebhookDelivery, WebhookEndpoint, utcnow
 from workers.sweeper import sweep_webhooks
 
-from .helpers import REPO_ROOT, approved, bearer, decide, free_port, make_comment
+from .helpers import approved, bearer, decide, free_port, make_comment
+from .webhook_support import Receiver, run_webhook_worker, verify
 
 ADMIN = "/api/v1/admin/sites/demo/webhooks"
 DELIVERIES = "/api/v1/admin/sites/demo/webhook-deliveries"
 NEW_TEXT = "Update: the restoration finished this morning, thanks to the crews for the work."
-
-
-def _reference_check():
-    """The receiver's reference check, taken from docs/integrations.md and run as written."""
-    doc = (REPO_ROOT / "docs" / "integrations.md").read_text()
-    section = doc.split("### Verifying a signature", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    namespace: dict = {}
-    exec(compile(code, "docs/integrations.md", "exec"), namespace)
-    return namespace["verify_talkback_signature"]
-
-
-verify = _reference_check()
-
-
-class Receiver:
-    """A real HTTP server on a free local port that records what it is sent."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.requests: list[dict] = []
-        self.status = 200
-        self.answer = b"ok"
-        self._server = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/talkback?source=test"
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                receiver.requests.append(
-                    {
-                        "path": self.path,
-                        "headers": {k.lower(): v for k, v in self.headers.items()},
-                        "body": self.rfile.read(length),
-                    }
-                )
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", str(len(receiver.answer)))
-                self.end_headers()
-                self.wfile.write(receiver.answer)
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def events(self) -> list[str]:
-        return [json.loads(r["body"])["type"] for r in self.requests]
-
-    def payloads(self) -> list[dict]:
-        return [json.loads(r["body"]) for r in self.requests]
 
 
 @pytest.fixture
@@ -107,13 +40,7 @@ def receiver():
 @pytest.fixture
 def deliver(app):
     """Run a real RQ worker on the webhooks queue until it is empty."""
-
-    def run() -> None:
-        queue = webhooks.webhook_queue()
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
-        db.session.remove()
-
-    return run
+    return run_webhook_worker
 
 
 @pytest.fixture

@@ -244,6 +244,19 @@ def _check_url(url: str, allow_private: bool) -> str:
     return url
 
 
+def _checked(*checks):
+    """Run every check; raise one 422 naming all the fields that failed, else return results."""
+    results, fields = [], {}
+    for check in checks:
+        try:
+            results.append(check())
+        except UnprocessableError as error:
+            fields.update(error.fields)
+    if fields:
+        raise UnprocessableError("Please correct: " + ", ".join(sorted(fields)) + ".", fields)
+    return results
+
+
 def _check_events(events: list[str]) -> list[str]:
     unknown = sorted(set(events) - set(EVENTS))
     if unknown or not events:
@@ -288,8 +301,7 @@ def create_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; return it and its signing secret (shown this once)."""
     site = _site(site_key)
-    url = _check_url(url, allow_private)
-    events = _check_events(events)
+    url, events = _checked(lambda: _check_url(url, allow_private), lambda: _check_events(events))
     secret = new_secret()
     endpoint = WebhookEndpoint(
         site_id=site.id,
