@@ -531,3 +531,20 @@ def test_the_cli_manages_webhooks_and_their_deliveries(app, cli, site, receiver,
     assert cli("webhooks", "list", "demo").output.startswith("Site 'demo' has no webhooks.")
     assert cli("webhooks", "remove", "demo", str(webhook_id)).exit_code != 0
     assert [a.actor for a in list_actions(action_prefix="webhook")] == ["cli"] * 5
+
+
+def test_erasing_a_commenter_tells_receivers_their_published_comments_are_deleted(
+    site, endpoint, receiver, deliver
+):
+    from service.core.privacy import erase
+
+    published = make_comment(site, "approved", key="erase-me-1234").id
+    make_comment(demo(), "held", key="erase-me-1234")  # never published: nothing to tell
+    deliver()
+    assert receiver.events() == ["comment.published"]
+    erase("erase-me-1234")
+    deliver()
+    assert receiver.events() == ["comment.published", "comment.deleted"]
+    data = receiver.payloads()[1]["data"]
+    assert data["id"] == published and data["status"] == "deleted"
+    assert data["body_text"] == data["author_name"] == "" and data["reasons"] == []

@@ -20,11 +20,19 @@ USER_AGENT = "Talkback-Webhooks/1"
 
 
 def deliver_endpoint(endpoint_id: int) -> str:
-    """Send the endpoint's due deliveries in order of creation until one fails or none is due."""
+    """Send the endpoint's due deliveries in order of creation until one fails or none is due.
+
+    A long backlog is sent in slices of about JOB_TIMEOUT seconds: the job then queues itself
+    again (behind any waiting moderation job) instead of running into its own timeout.
+    """
     app = _app()
     with app.app_context():
-        sent = 0
+        sent, started = 0, time.monotonic()
+        budget = app.config["JOB_TIMEOUT_SECONDS"]
         while True:
+            if sent and time.monotonic() - started > budget:
+                webhooks.enqueue_endpoint(endpoint_id)
+                return f"sent {sent}, the rest queued again"
             delivery = webhooks.claim_next(endpoint_id)
             if delivery is None:
                 return f"sent {sent}"

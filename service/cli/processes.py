@@ -82,7 +82,9 @@ def run_sweeper(once: bool) -> None:
         from workers.sweeper import sweep_webhooks
 
         click.echo(f"Re-enqueued {sweep_once()} comment(s).")
-        click.echo(f"Queued webhook deliveries of {sweep_webhooks() or 0} endpoint(s).")
+        endpoints = sweep_webhooks()
+        if endpoints:
+            click.echo(f"Queued the due webhook deliveries of {endpoints} endpoint(s).")
         return
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))

@@ -617,13 +617,19 @@ def emit_comment(event_name: str, comment: Comment) -> int:
 
 
 def emit_decided_comments(decided: list[tuple[int, CommentStatus, CommentStatus]]) -> int:
-    """Emit published/rejected/deleted events for recorded decisions (id, from, to)."""
+    """Emit published/rejected/deleted events for recorded decisions (id, from, to); a deletion
+    only of a comment that was published (receivers never knew of the others)."""
     wanted = {
         CommentStatus.APPROVED: "comment.published",
         CommentStatus.REJECTED: "comment.rejected",
         CommentStatus.DELETED: "comment.deleted",
     }
-    decided = [item for item in decided if item[2] in wanted]
+    decided = [
+        item
+        for item in decided
+        if item[2] in wanted
+        and (item[2] != CommentStatus.DELETED or item[1] == CommentStatus.APPROVED)
+    ]
     if not decided or not _any_endpoint():
         return 0
     total = 0
