@@ -548,3 +548,12 @@ def test_erasing_a_commenter_tells_receivers_their_published_comments_are_delete
     data = receiver.payloads()[1]["data"]
     assert data["id"] == published and data["status"] == "deleted"
     assert data["body_text"] == data["author_name"] == "" and data["reasons"] == []
+
+
+def test_a_redirect_is_a_failure_and_is_not_followed(site, endpoint, receiver, deliver):
+    receiver.status = 307  # the Location-less answer is enough: nothing may follow it
+    decide([make_comment(site, "held").id], "approve")
+    deliver()
+    assert len(receiver.requests) == 1
+    (row,) = deliveries()
+    assert row.status == DeliveryStatus.PENDING and row.last_status_code == 307
