@@ -11,6 +11,7 @@ import json
 import re
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -557,3 +558,37 @@ def test_a_redirect_is_a_failure_and_is_not_followed(site, endpoint, receiver, d
     assert len(receiver.requests) == 1
     (row,) = deliveries()
     assert row.status == DeliveryStatus.PENDING and row.last_status_code == 307
+
+
+def test_https_connects_to_the_checked_address_and_still_verifies_the_host_name(
+    site, tmp_path, monkeypatch, deliver
+):
+    from .webhook_support import TlsReceiver, self_signed_certificate
+
+    trusted, key = self_signed_certificate(tmp_path, "localhost")
+    other, other_key = self_signed_certificate(tmp_path, "elsewhere.test")
+    # The receivers' certificates are the only ones this process trusts (OpenSSL's variable).
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(Path(trusted).read_text() + Path(other).read_text())
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    good, wrong_name = TlsReceiver(trusted, key), TlsReceiver(other, other_key)
+    for receiver in (good, wrong_name):
+        receiver.start()
+    try:
+        for receiver in (good, wrong_name):
+            webhooks.create_endpoint(
+                "demo", receiver.url, ["comment.published"], actor="cli", allow_private=True
+            )
+        decide([make_comment(site, "held").id], "approve")
+        deliver()
+        # Connected to 127.0.0.1 (the address checked), verified as "localhost" (the URL's).
+        assert good.events() == ["comment.published"]
+        assert wrong_name.requests == []
+        by_endpoint = {d.endpoint_id: d for d in deliveries()}
+        statuses = sorted(d.status.value for d in by_endpoint.values())
+        assert statuses == ["pending", "succeeded"]
+        refused = next(d for d in by_endpoint.values() if d.status == DeliveryStatus.PENDING)
+        assert "certificate" in refused.last_error.lower() or "ssl" in refused.last_error.lower()
+    finally:
+        for receiver in (good, wrong_name):
+            receiver.stop()

@@ -85,3 +85,59 @@ def run_webhook_worker() -> None:
     queue = webhooks.webhook_queue()
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
     db.session.remove()
+
+
+def self_signed_certificate(directory, host: str) -> tuple[str, str]:
+    """Write a self-signed certificate for `host` (and its key); return their paths."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{host}.pem", directory / f"{host}.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+class TlsReceiver(Receiver):
+    """The receiver over HTTPS with a given certificate."""
+
+    def __init__(self, cert_path: str, key_path: str, host: str = "localhost") -> None:
+        super().__init__()
+        self.cert_path, self.key_path, self.host = cert_path, key_path, host
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}/hooks/talkback"
+
+    def start(self) -> None:
+        import ssl
+
+        super().start()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_path, self.key_path)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
