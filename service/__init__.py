@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
         admin_bans,
         admin_sites,
         admin_sso,
+        admin_webhooks,
         health,
         moderation,
         public,
@@ -30,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .console import auth as console_auth
     from .console import edits as console_edits
     from .console import queue as console_queue
+    from .console import webhooks as console_webhooks
     from .extensions import db, migrate
     from .web import auth, cors, fastread, inputs, metrics, outages, ratelimit
     from .widget import assets as widget_assets
@@ -61,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_blueprint(admin_sites.bp)
     api.register_blueprint(admin_bans.bp)
     api.register_blueprint(admin_sso.bp)
+    api.register_blueprint(admin_webhooks.bp)
     api.register_blueprint(admin_advice.bp)
     api.register_blueprint(health.bp)
     cors.init_app(app)
@@ -73,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(console_admin.bp)
     app.register_blueprint(console_advice.bp)
     app.register_blueprint(console_edits.bp)
+    app.register_blueprint(console_webhooks.bp)
     cli.register(app)
     return app
 

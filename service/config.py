@@ -161,6 +161,23 @@ class Config:
     SSO_SESSION_SECONDS = _env_int("TALKBACK_SSO_SESSION_SECONDS", 12 * 3600)
     SSO_SESSION_MAX_SECONDS = _env_int("TALKBACK_SSO_SESSION_MAX_SECONDS", 7 * 24 * 3600)
 
+    # Webhooks (service/core/webhooks.py): a receiver must answer 2xx within WEBHOOK_TIMEOUT;
+    # a failed attempt is retried after each of WEBHOOK_RETRY_SCHEDULE's delays in seconds
+    # (1 m, 5 m, 30 m, 2 h, 5 h, 10 h, 10 h: 8 attempts over about 28 hours), then the delivery
+    # is marked failed. A rotated secret keeps signing beside the new one this many hours.
+    WEBHOOK_TIMEOUT_SECONDS = _env_float("TALKBACK_WEBHOOK_TIMEOUT", 10.0)
+    WEBHOOK_RETRY_SCHEDULE = tuple(
+        int(part)
+        for part in os.environ.get(
+            "TALKBACK_WEBHOOK_RETRY_SCHEDULE", "60,300,1800,7200,18000,36000,36000"
+        ).split(",")
+        if part.strip()
+    )
+    WEBHOOK_ROTATION_HOURS = _env_float("TALKBACK_WEBHOOK_ROTATION_HOURS", 24.0)
+    # Deliver to loopback and private addresses on every endpoint (development and tests only;
+    # in production an operator allows it per endpoint, knowingly).
+    WEBHOOKS_ALLOW_PRIVATE = os.environ.get("TALKBACK_WEBHOOKS_ALLOW_PRIVATE", "0") == "1"
+
     # Privacy: IP address and network hashes are erased from comments and reports this many
     # days after they were written (they only serve bans, velocity and abuse investigation).
     IP_RETENTION_DAYS = _env_int("TALKBACK_IP_RETENTION_DAYS", 30)

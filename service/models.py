@@ -529,3 +529,71 @@ class AuditLogIsAppendOnlyError(RuntimeError):
 @event.listens_for(OperatorAction, "before_delete")
 def _forbid_audit_changes(mapper, connection, target) -> None:
     raise AuditLogIsAppendOnlyError(f"audit entry {target.id} is append-only")
+
+
+class WebhookEndpoint(db.Model):
+    """A receiver a site's operators registered for some events (service/core/webhooks.py).
+
+    Its signing secret is kept encrypted with a key derived from SECRET_KEY; after a rotation the
+    previous secret still signs (a second v1) until `previous_secret_expires_at`.
+    """
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_at: Mapped[datetime | None]
+    # An operator's explicit consent to deliver to loopback or private addresses (SSRF guard).
+    allow_private: Mapped[bool] = mapped_column(default=False, server_default="0")
+    active: Mapped[bool] = mapped_column(default=True, server_default="1")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    site: Mapped[Site] = relationship()
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where a webhook delivery is: waiting (first try or a retry), done, or given up."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class WebhookDelivery(db.Model):
+    """One event for one endpoint: the outbox row, written in the transaction of the change."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # The delivery job: an endpoint's oldest waiting delivery (order of creation).
+        Index("ix_webhook_deliveries_endpoint_status_id", "endpoint_id", "status", "id"),
+        # The sweeper: waiting deliveries that are due.
+        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(40), index=True)
+    # The exact body sent (UTF-8 JSON): every attempt and a resend send the same bytes.
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        string_enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The start of the receiver's last answer (at most 1 KB), for the delivery log.
+    last_response: Mapped[str | None] = mapped_column(Text)
+    # A resend's original delivery.
+    resent_from: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()

@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from service import create_app
-from service.core import bans
+from service.core import bans, webhooks
 from service.core.moderation import moderator_actor
 from service.extensions import db
-from service.models import Site, utcnow
+from service.models import Site, WebhookDelivery, utcnow
 
 from .helpers import make_comment, post_comment
 
@@ -114,7 +114,17 @@ def status_code_documented(ctx, response, case):
 
 
 # The rows seeded for the current test; the strategies below read them when they draw.
-ROWS: dict = {"comment_ids": [0], "own_id": [0], "approved_ids": [0], "ban_ids": [0], "token": ""}
+ROWS: dict = {
+    "comment_ids": [0],
+    "own_id": [0],
+    "approved_ids": [0],
+    "ban_ids": [0],
+    "webhook_ids": [0],
+    "delivery_ids": [0],
+    "token": "",
+}
+# A webhook URL that registers without the network (private addresses are allowed in the run).
+WEBHOOK_URL = "http://127.0.0.1:9/talkback"
 
 
 def _one_of(name: str) -> st.SearchStrategy:
@@ -134,6 +144,10 @@ KNOWN = {
     "parent_id": st.none() | _one_of("approved_ids"),
     "ban_id": _one_of("ban_ids"),
     "moderator": st.just(MODERATOR),
+    "webhook_id": _one_of("webhook_ids"),
+    "webhook": _one_of("webhook_ids"),
+    "delivery_id": _one_of("delivery_ids"),
+    "url": st.just(WEBHOOK_URL),
 }
 
 
@@ -229,6 +243,19 @@ def seeded(app, site, make_user, api_token) -> dict:
     ROWS["own_id"] = [own["id"]]
     ROWS["approved_ids"] = [comment.id for comment in chain]
     ROWS["ban_ids"] = [ban.id]
+    endpoint, _ = webhooks.create_endpoint(
+        SITE, WEBHOOK_URL, ["ban.created"], actor="cli", allow_private=True
+    )
+    ROWS["webhook_ids"] = [endpoint.id]
+    bans.add_ban(  # one delivery in the endpoint's log, to resend
+        actor=moderator_actor("olga"),
+        site_ids=None,
+        site_key=SITE,
+        target="email",
+        value="spammer@example.com",
+        reason="seeded for the fuzzer",
+    )
+    ROWS["delivery_ids"] = list(db.session.scalars(db.select(WebhookDelivery.id)))
     ROWS["token"] = api_token(operator)
     return {"own": own}
 
@@ -241,6 +268,7 @@ def fuzz_app(app_factory, seeded):
         TESTING=False,
         PROPAGATE_EXCEPTIONS=False,
         SERVER_NAME=None,  # answer whatever host the WSGI client uses
+        WEBHOOKS_ALLOW_PRIVATE=True,  # WEBHOOK_URL is a loopback address
         **RATE_LIMITS,
     )
     return CURRENT.app

@@ -1,5 +1,6 @@
-"""The outbox sweeper: re-enqueue comments and authors' edits whose moderation job was lost; now
-and then, purge IP hashes past their retention period."""
+"""The outbox sweeper: re-enqueue comments and authors' edits whose moderation job was lost,
+queue webhook deliveries that are due (retries, or jobs lost with Redis); now and then, purge IP
+hashes past their retention period."""
 
 import logging
 import time
@@ -17,6 +18,7 @@ from service.core.queues import (
     moderation_job_is_alive,
     revision_job_is_alive,
 )
+from service.core.webhooks import sweep_deliveries
 from service.extensions import db
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,12 @@ def sweep_once() -> int:
         stale_pending_revision_ids(after), revision_job_is_alive, enqueue_revision, "edit"
     )
     return comments + edits
+
+
+def sweep_webhooks() -> int | None:
+    """Queue the delivery job of every endpoint whose oldest waiting delivery is due; return
+    how many (None when Redis failed: the deliveries stay in the database for the next sweep)."""
+    return sweep_deliveries(current_app.config["SWEEP_INTERVAL_SECONDS"])
 
 
 def _requeue(ids: list[int], is_alive, enqueue, what: str) -> tuple[int, bool]:
@@ -85,6 +93,7 @@ def run_sweeper(interval: float, should_stop=lambda: False) -> None:
     while not should_stop():
         try:
             sweep_once()
+            sweep_webhooks()
         except SQLAlchemyError as error:
             # The database is down or restarting: keep the process (the session is discarded
             # below), try again next interval.

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask --app service sites|users|worker|moderation|bans|privacy|sso|...`."""
+"""Command-line tools: `flask --app service sites|users|worker|moderation|bans|privacy|sso|...`
+(and `webhooks`)."""
 
 from flask import Flask
 
@@ -9,6 +10,7 @@ from service.cli.processes import run_sweeper, run_worker
 from service.cli.sites import sites_cli
 from service.cli.sso import sso_cli
 from service.cli.users import users_cli
+from service.cli.webhooks import webhooks_cli
 
 
 def register(app: Flask) -> None:
@@ -21,3 +23,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(bans_cli)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(sso_cli)
+    app.cli.add_command(webhooks_cli)

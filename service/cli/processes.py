@@ -34,6 +34,7 @@ def run_worker(burst: bool) -> None:
     from flask import current_app
 
     from service.core.queues import moderation_queue, worker_connection
+    from service.core.webhooks import webhook_queue
     from workers.scoring import semantic, toxicity
 
     # Both models load before the first job (a few seconds), not inside its timeout.
@@ -46,7 +47,9 @@ def run_worker(burst: bool) -> None:
             worker = None
             try:
                 # RQ talks to Redis already when it builds the worker (CLIENT SETNAME).
-                worker = _Worker([moderation_queue(connection)], connection=connection)
+                # Moderation first; webhook deliveries when no comment waits.
+                queues = [moderation_queue(connection), webhook_queue(connection)]
+                worker = _Worker(queues, connection=connection)
                 # RQ retries a lost connection while it waits for a job (1, 2, 4 s ...); after
                 # a failover the new master is there within seconds: don't wait longer.
                 worker.max_connection_wait_time = REDIS_RETRY_SECONDS
@@ -76,7 +79,12 @@ def run_sweeper(once: bool) -> None:
     from workers.sweeper import sweep_once
 
     if once:
+        from workers.sweeper import sweep_webhooks
+
         click.echo(f"Re-enqueued {sweep_once()} comment(s).")
+        endpoints = sweep_webhooks()
+        if endpoints:
+            click.echo(f"Queued the due webhook deliveries of {endpoints} endpoint(s).")
         return
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, true, tuple_
 
-from service.core import operator_log
+from service.core import operator_log, webhooks
 from service.core.decisions import DecisionRecord, record_decisions
 from service.core.hashing import (
     NETWORK_PREFIX,
@@ -519,6 +519,12 @@ def add_ban(
                 "reason": ban.reason,
                 "public_reason": ban.public_reason,
             },
+        )
+        # A ban on all sites is told to every site's endpoints.
+        webhooks.emit(
+            "ban.created",
+            [site.id] if site else None,
+            lambda _key: webhooks.ban_data(ban, site.key if site else None),
         )
         db.session.commit()
     except Exception:

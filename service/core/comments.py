@@ -29,6 +29,7 @@ from service.core.hashing import new_delete_token, text_fingerprint, token_match
 from service.core.queues import enqueue_moderation
 from service.core.sanitize import has_visible_text, plain_text, sanitize_body
 from service.core.sso import Reader
+from service.core.webhooks import emit_comment
 from service.errors import (
     ConflictError,
     ForbiddenError,
@@ -420,6 +421,9 @@ def delete_own_comment(comment_id: int, token: str | None, reader: Reader | None
             reason="deleted by its author",
         )
     )
+    if previous == CommentStatus.APPROVED:
+        # Receivers knew it as published; they learn it is gone (without its text).
+        emit_comment("comment.deleted", comment)
     db.session.commit()
 
 

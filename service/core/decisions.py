@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, update
 
-from service.core import readcache
+from service.core import readcache, webhooks
 from service.extensions import db
 from service.models import AuditEntry, Comment, CommentStatus, utcnow
 
@@ -81,6 +81,14 @@ def record_decisions(
         connection.execute(insert(AuditEntry.__table__), entries)
         # Readers' pages of these articles change once the caller commits.
         readcache.touch_comments(db.session, [entry["comment_id"] for entry in entries])
+        # Webhooks' outbox rows go in the same transaction as the decisions.
+        webhooks.emit_decided_comments(
+            [
+                (record.comment_id, expected, record.status)
+                for record, done in zip(records, applied, strict=True)
+                if done
+            ]
+        )
     return applied
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from service.core import operator_log
+from service.core import operator_log, webhooks
 from service.core.comments import (
     _optional_text,
     article_is_closed,
@@ -263,6 +263,7 @@ def record_revision_decision(
         comment.body_text, comment.text_hash = revision.body_text, revision.text_hash
         comment.edited_at = now
         # The ORM update marks the comment's article changed: its cached pages are bumped.
+        webhooks.emit_comment("comment.edited", comment)
     if decision.actor.startswith(MODERATOR_PREFIX):
         # A moderator's decision goes in the operators' log too; the worker's is in the row.
         operator_log.record_action(

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import String, and_, cast, delete, func, literal, or_, select, update
 
-from service.core import readcache
+from service.core import readcache, webhooks
 from service.core.hashing import hash_email, mask_email, text_fingerprint
 from service.core.operator_log import CLI_ACTOR, record_action
 from service.errors import UnprocessableError
@@ -343,6 +343,10 @@ def erase(
         )
         # Their edits (and the original text kept at the first one) go with the text.
         db.session.execute(delete(CommentRevision).where(CommentRevision.comment_id.in_(ids)))
+        # Receivers that kept the published ones are told to drop them (in the same transaction).
+        webhooks.emit_decided_comments(
+            [(row.id, row.status, CommentStatus.DELETED) for row in batch]
+        )
         db.session.execute(
             AuditEntry.__table__.insert(),
             [

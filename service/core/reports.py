@@ -6,6 +6,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 
 from service.core.hashing import hash_ip
+from service.core.webhooks import emit, report_data
 from service.errors import NotFoundError
 from service.extensions import db
 from service.models import MAX_ID, Comment, CommentStatus, Report, ReportReason
@@ -33,6 +34,8 @@ def report_comment(comment_id: int, data: dict, ip: str | None) -> None:
     )
     try:
         db.session.add(report)
+        db.session.flush()
+        emit("report.created", [report.site_id], lambda _key: report_data(report))
         db.session.commit()
     except IntegrityError:
         # The same reader's report arrived twice at once; the other one was stored.
