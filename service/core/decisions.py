@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, update
 
-from service.core import readcache
+from service.core import mail, readcache
 from service.extensions import db
 from service.models import AuditEntry, Comment, CommentStatus, utcnow
 
@@ -81,6 +81,8 @@ def record_decisions(
         connection.execute(insert(AuditEntry.__table__), entries)
         # Readers' pages of these articles change once the caller commits.
         readcache.touch_comments(db.session, [entry["comment_id"] for entry in entries])
+        # Notification mail goes into the outbox in this transaction, out after its commit.
+        mail.note_decisions([entry["comment_id"] for entry in entries], actor=actor)
     return applied
 
 

@@ -41,6 +41,21 @@ class CommentSubmitSchema(Schema):
         metadata={"format": "uri", "pattern": "^https?://"},
     )
     article_title = TrimmedString(load_default=None, validate=validate.Length(max=300))
+    # E-mail notifications (docs/integrations.md): need author_email, or a signed-in reader
+    # whose token has one; ignored while the service has no SMTP server configured.
+    notify_replies = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Mail me when a reply to this comment is published."},
+    )
+    notify_decision = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Mail me whether this comment is published (and why not)."},
+    )
+    notify_digest = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["off", "hourly", "daily"]),
+        metadata={"description": "Replies one mail each (off) or gathered hourly or daily."},
+    )
 
 
 class SubmittedSchema(Schema):
