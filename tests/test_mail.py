@@ -139,9 +139,7 @@ def confirmed_parent(client, run_worker, smtp, address: str = ANN, **fields) -> 
     return parent
 
 
-def test_an_approved_reply_mails_the_confirmed_parent_author_exactly_once(
-    client, run_worker, smtp
-):
+def test_an_approved_reply_mails_the_confirmed_parent_author_exactly_once(client, run_worker, smtp):
     parent = confirmed_parent(client, run_worker, smtp)
     reply = post(client, author_name="Ben", author_email=BEN, parent_id=parent["id"])
     run_worker()
@@ -150,9 +148,9 @@ def test_an_approved_reply_mails_the_confirmed_parent_author_exactly_once(
     assert len(mails) == 2  # the confirmation, then the reply
     message = mails[1]
     assert message["Subject"] == "Ben replied to your comment on Demo Daily"
-    assert db.session.get(Comment, reply["id"]).body_text in message.get_body(
-        ("plain",)
-    ).get_content()
+    assert (
+        db.session.get(Comment, reply["id"]).body_text in message.get_body(("plain",)).get_content()
+    )
     assert message.get_body(("html",)) is not None
     # RFC 8058: a one-click POST target, and the header that says so.
     assert message["List-Unsubscribe"].startswith("<https://talkback.test/mail/unsubscribe/")
@@ -214,9 +212,7 @@ def test_a_shadow_reply_mails_nobody(client, run_worker, smtp):
         )
     )
     db.session.commit()
-    reply = post(
-        client, author_name="Ben", parent_id=parent["id"], commenter_key="shadow-key-0001"
-    )
+    reply = post(client, author_name="Ben", parent_id=parent["id"], commenter_key="shadow-key-0001")
     run_worker()
     assert status_of(reply["id"]) == "approved"
     assert db.session.get(Comment, reply["id"]).shadow is True
@@ -243,7 +239,7 @@ def test_an_unconfirmed_address_gets_only_the_confirmation_until_it_confirms(
     # A link scanner's GET shows a button and confirms nothing.
     path = link(confirmation, "/mail/confirm/")
     page = client.get(path)
-    assert page.status_code == 200 and b"<form method=\"post\">" in page.data
+    assert page.status_code == 200 and b'<form method="post">' in page.data
     run_worker()
     assert len(smtp.to(ANN)) == 1
     assert {row.status for row in db.session.scalars(select(MailOutbox))} >= {"unconfirmed"}
