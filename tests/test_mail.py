@@ -427,7 +427,7 @@ def test_over_the_rate_limit_replies_wait_for_a_digest(client, run_worker, smtp,
     mail.enqueue_delivery()
     run_worker()
     digest = smtp.to(ANN)[-1]
-    assert digest["Subject"] == "2 new replies to your comments on Demo Daily"
+    assert digest["Subject"] == "New replies to your comments on Demo Daily (2)"
     body = digest.get_body(("plain",)).get_content()
     assert "Cy:" in body and "Dov:" in body
 
@@ -448,8 +448,8 @@ def test_a_daily_digest_gathers_replies_into_one_mail(client, run_worker, smtp):
     run_worker()
     subjects = [m["Subject"] for m in smtp.to(ANN)[1:]]
     assert subjects == [
-        "2 new replies to your comments on Demo Daily",
-        "1 new replies to your comments on Demo Daily",
+        "New replies to your comments on Demo Daily (2)",
+        "New replies to your comments on Demo Daily (1)",
     ]
 
 
@@ -497,3 +497,35 @@ def test_the_message_builder_escapes_what_readers_wrote():
 
 def test_sites_table_has_the_queue_alert_setting(site):
     assert db.session.get(Site, site.id).queue_alert_minutes is None
+
+
+def test_the_digest_command_gathers_and_sends(client, run_worker, smtp, cli):
+    parent = confirmed_parent(client, run_worker, smtp, notify_digest="hourly")
+    post(client, author_name="Ben", parent_id=parent["id"])
+    run_worker()
+    result = cli("mail", "digest")
+    assert result.exit_code == 0 and "Gathered 1 digest(s)" in result.output
+    run_worker()
+    assert smtp.to(ANN)[-1]["Subject"] == "New replies to your comments on Demo Daily (1)"
+    assert "sent" in cli("mail", "outbox").output
+
+
+def test_a_moderator_opts_in_to_queue_alerts_on_the_account_page(
+    client, smtp, site, make_user, login
+):
+    from tests.helpers import csrf_token_of
+
+    mia = make_user("mia", sites=[site])
+    login(client, "mia")
+    page = client.get("/console/account")
+    response = client.post(
+        "/console/account/alerts",
+        data={
+            "csrf_token": csrf_token_of(page),
+            "email": "mia@newsroom.test",
+            "queue_alerts": "on",
+        },
+    )
+    assert response.status_code == 200 and b"Queue alerts saved." in response.data
+    assert mail.moderator_address(mia) == "mia@newsroom.test"
+    assert b"checked" in client.get("/console/account").data

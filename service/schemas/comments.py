@@ -142,6 +142,9 @@ class SiteInfoSchema(Schema):
         metadata={"description": "anonymous, required or links: who may post (SSO sign-in)."}
     )
     dislikes_enabled = fields.Boolean(metadata={"description": "Readers may dislike comments."})
+    notifications = fields.Boolean(
+        metadata={"description": "The service sends e-mail: readers may opt in (notify_replies)."}
+    )
 
 
 class ThreadSchema(Schema):
