@@ -29,6 +29,7 @@ def deliver(limit: int = 200) -> str:
     """Send every due outbox row (up to `limit`); return a summary."""
     app = _app()
     with app.app_context():
+        mail.job_started()
         if not mail.enabled():
             return "mail is off"
         counts: dict[str, int] = {}

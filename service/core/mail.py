@@ -7,6 +7,7 @@ once it commits an RQ job (workers/mail.py) sends them. See docs/integrations.md
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from service.core import secrets_box
 from service.core.hashing import hash_email, hash_token, new_delete_token
-from service.core.queues import moderation_queue
+from service.core.queues import moderation_queue, redis_connection
 from service.errors import UnprocessableError
 from service.extensions import db
 from service.models import (
@@ -319,10 +320,20 @@ def _after_rollback(session: Session, previous_transaction) -> None:
         session.info.pop(_PENDING_FLAG, None)
 
 
+# Set while a sending job waits in the queue (the job clears it when it starts), so commits and
+# sweeps in the meantime don't pile up more jobs; it expires in case that job is lost.
+QUEUED_KEY = "talkback:mail:queued"
+QUEUED_TTL_SECONDS = 300
+
+
 def enqueue_delivery() -> bool:
-    """Queue the sending job; False (logged) when Redis is down (the sweeper queues it later)."""
+    """Queue the sending job unless one is waiting; False (logged) when Redis is down (the
+    sweeper queues it later)."""
     try:
-        moderation_queue().enqueue(
+        connection = redis_connection()
+        if not connection.set(QUEUED_KEY, "1", nx=True, ex=QUEUED_TTL_SECONDS):
+            return True  # the waiting job will see these rows too
+        moderation_queue(connection).enqueue(
             DELIVER_JOB,
             job_timeout=current_app.config["JOB_TIMEOUT_SECONDS"] * 5,
             result_ttl=0,
@@ -330,8 +341,16 @@ def enqueue_delivery() -> bool:
         )
     except RedisError as error:
         log.warning("could not enqueue the mail job: %s", error)
+        with contextlib.suppress(RedisError):
+            redis_connection().delete(QUEUED_KEY)
         return False
     return True
+
+
+def job_started() -> None:
+    """Note that the waiting sending job has started: later commits queue a new one."""
+    with contextlib.suppress(RedisError):
+        redis_connection().delete(QUEUED_KEY)
 
 
 # --- The outbox, as the sending job and the sweeper see it --------------------------------------
