@@ -462,7 +462,7 @@ def test_moderators_queue_alert_when_the_oldest_held_comment_is_too_old(
     db.session.commit()
     mia = make_user("mia", sites=[site])
     make_user("ola")  # not opted in
-    mail.save_moderator_setting(mia, "mia@newsroom.test", queue_alerts=True)
+    mail.save_moderator_setting(mia, "mia@newsroom.example.com", queue_alerts=True)
     make_comment(site, "held", age=10 * 60)
     assert mail.queue_alerts() == 0  # ten minutes: under the threshold
     make_comment(site, "held", age=45 * 60)
@@ -470,7 +470,7 @@ def test_moderators_queue_alert_when_the_oldest_held_comment_is_too_old(
     assert mail.queue_alerts() == 0  # at most hourly
     mail.enqueue_delivery()
     run_worker()
-    (alert,) = smtp.to("mia@newsroom.test")
+    (alert,) = smtp.to("mia@newsroom.example.com")
     assert alert["Subject"] == "Demo Daily: 2 comments waiting for moderation"
     assert "45 minutes" in alert.get_body(("plain",)).get_content()
 
@@ -522,10 +522,25 @@ def test_a_moderator_opts_in_to_queue_alerts_on_the_account_page(
         "/console/account/alerts",
         data={
             "csrf_token": csrf_token_of(page),
-            "email": "mia@newsroom.test",
+            "email": "mia@newsroom.example.com",
             "queue_alerts": "on",
         },
     )
     assert response.status_code == 200 and b"Queue alerts saved." in response.data
-    assert mail.moderator_address(mia) == "mia@newsroom.test"
+    assert mail.moderator_address(mia) == "mia@newsroom.example.com"
     assert b"checked" in client.get("/console/account").data
+
+
+def test_a_refused_mailbox_fails_at_once_and_is_not_retried(client, run_worker, smtp):
+    class Refusing(Collector):
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            return "550 5.1.1 No such mailbox"
+
+    smtp.controller.stop()
+    refusing = Refusing()
+    smtp.controller = Controller(refusing, hostname="127.0.0.1", port=smtp.port)
+    smtp.controller.start()
+    post(client, author_email="nobody@example.com", notify_replies=True)
+    run_worker()
+    row = db.session.scalar(select(MailOutbox).where(MailOutbox.kind == "confirm"))
+    assert row.status == "failed" and row.attempts == 1 and "550" in row.last_error

@@ -65,6 +65,13 @@ def _deliver_one(row: MailOutbox) -> str:
     message = build(_compose(row, site, to, recipient))
     try:
         _send(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        # The server refused the address itself (e.g. 550 no such mailbox): retrying won't help
+        # unless it said "try later" (4xx).
+        codes = [code for code, _ in error.recipients.values()]
+        permanent = all(code >= 500 for code in codes)
+        mail.failed_attempt(row, f"recipient refused: {codes}", permanent=permanent)
+        return "failed" if permanent else "retrying"
     except (OSError, smtplib.SMTPException) as error:
         mail.failed_attempt(row, f"{type(error).__name__}: {error}")
         return "retrying"

@@ -11,12 +11,14 @@ import contextlib
 import logging
 from datetime import timedelta
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from itsdangerous import BadSignature, URLSafeSerializer
 from redis.exceptions import RedisError
 from sqlalchemy import and_, delete, event, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.core import secrets_box
@@ -129,7 +131,7 @@ def subscribe(
         try:
             with db.session.begin_nested():
                 db.session.add(recipient)
-        except Exception:  # another request created it first
+        except IntegrityError:  # another request created it first
             recipient = db.session.scalar(
                 select(MailRecipient).where(
                     MailRecipient.site_id == site.id, MailRecipient.email_hash == email_hash
@@ -388,13 +390,14 @@ def finish(row: MailOutbox, status: str, error: str | None = None) -> None:
     db.session.commit()
 
 
-def failed_attempt(row: MailOutbox, error: str) -> None:
+def failed_attempt(row: MailOutbox, error: str, *, permanent: bool = False) -> None:
     """Record a failed send: try again after an exponential backoff, or mark it failed after
-    MAIL_MAX_ATTEMPTS (kept in the outbox for operators, never dropped silently)."""
+    MAIL_MAX_ATTEMPTS or a permanent refusal (kept in the outbox for operators, never dropped
+    silently)."""
     config = current_app.config
     row.attempts += 1
     row.last_error = error[:1000]
-    if row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+    if permanent or row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
         row.status = "failed"
         log.error("mail %s failed for good after %d attempts: %s", row.id, row.attempts, error)
     else:
@@ -508,6 +511,13 @@ def save_moderator_setting(user: User, email: str | None, queue_alerts: bool) ->
         raise UnprocessableError(
             "Give an e-mail address for queue alerts.", {"email": ["Needs an address."]}
         )
+    if email:
+        try:
+            validate_email(email, check_deliverability=False)
+        except EmailNotValidError:
+            raise UnprocessableError(
+                "That is not an e-mail address.", {"email": ["Not an e-mail address."]}
+            ) from None
     setting = moderator_setting(user) or ModeratorMailSetting(user_id=user.id)
     setting.email_encrypted = secrets_box.encrypt(email.strip()) if email else None
     setting.queue_alerts = queue_alerts
