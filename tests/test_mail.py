@@ -315,6 +315,10 @@ def test_hebrew_site_mail_is_right_to_left(client, run_worker, smtp, site):
     assert 'dir="rtl"' in html_part and 'lang="he"' in html_part
     assert "אישור הכתובת" in html_part
     assert message["Content-Language"] == "he"
+    # The link's page speaks Hebrew too, right to left.
+    page = client.get(link(message, "/mail/confirm/"))
+    assert page.status_code == 200 and 'dir="rtl"' in page.text and "אישור" in page.text
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
 
 
 def test_a_failing_smtp_server_is_retried_and_the_mail_delivered(client, run_worker, smtp):

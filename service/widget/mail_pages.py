@@ -16,6 +16,8 @@ from service.models import MailRecipient, Site
 
 bp = Blueprint("mail", __name__, url_prefix="/mail")
 
+PAGE_CSP = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
 PAGES = {
     "en": {
         "confirm_title": "Confirm your e-mail address",
@@ -58,7 +60,12 @@ def _page(recipient: MailRecipient | None, key: str, *, button: str | None = Non
             button=words[button] if button else None,
         ),
         status,
-        {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        {
+            # The token in the URL is a credential: no caches, no referrers, no framing.
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": PAGE_CSP,
+        },
     )
 
 
