@@ -35,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .extensions import db, migrate
     from .web import auth, cors, fastread, inputs, metrics, outages, ratelimit
     from .widget import assets as widget_assets
-    from .widget import demo
+    from .widget import demo, mail_pages
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(Config)
@@ -71,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["DEMO_PAGES"]:
         app.register_blueprint(demo.bp)
     app.register_blueprint(widget_assets.bp)
+    app.register_blueprint(mail_pages.bp)
     app.register_blueprint(console_auth.bp)
     app.register_blueprint(console_queue.bp)
     app.register_blueprint(console_admin.bp)

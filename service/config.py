@@ -211,6 +211,26 @@ class Config:
     # cursor stays valid for its epoch and the next one, so at least this long.
     RANK_EPOCH_SECONDS = _env_int("TALKBACK_RANK_EPOCH_SECONDS", 300)
 
+    # E-mail notifications (service/core/mail.py): off unless MAIL_SMTP_HOST is set. Mail goes
+    # out from RQ jobs, never in a request. MAIL_SMTP_SECURITY is "starttls", "ssl" or "none".
+    MAIL_SMTP_HOST = os.environ.get("TALKBACK_SMTP_HOST", "")
+    MAIL_SMTP_PORT = _env_int("TALKBACK_SMTP_PORT", 587)
+    MAIL_SMTP_USER = os.environ.get("TALKBACK_SMTP_USER", "")
+    MAIL_SMTP_PASSWORD = os.environ.get("TALKBACK_SMTP_PASSWORD", "")
+    MAIL_SMTP_SECURITY = os.environ.get("TALKBACK_SMTP_SECURITY", "starttls")
+    MAIL_SMTP_TIMEOUT_SECONDS = _env_float("TALKBACK_SMTP_TIMEOUT", 10.0)
+    MAIL_FROM = os.environ.get("TALKBACK_MAIL_FROM", "")
+    # Links in mail (confirm, unsubscribe) start with this, e.g. https://comments.example.com.
+    PUBLIC_URL = os.environ.get("TALKBACK_PUBLIC_URL", "")
+    # An optional mailto: unsubscribe address for List-Unsubscribe besides the one-click URL.
+    MAIL_UNSUBSCRIBE_MAILTO = os.environ.get("TALKBACK_MAIL_UNSUBSCRIBE_MAILTO", "")
+    # At most this many mails per recipient per hour; beyond it, replies wait for the digest.
+    MAIL_RATE_PER_HOUR = _env_int("TALKBACK_MAIL_RATE_PER_HOUR", 10)
+    # A failed send is tried again after 1, 2, 4 ... minutes, this many times in all, then
+    # marked failed in the outbox (never dropped silently).
+    MAIL_MAX_ATTEMPTS = max(1, _env_int("TALKBACK_MAIL_MAX_ATTEMPTS", 8))
+    MAIL_RETRY_BASE_SECONDS = _env_float("TALKBACK_MAIL_RETRY_BASE", 60.0)
+
     # flask-smorest: the OpenAPI document is served at /api/v1/openapi.json.
     API_TITLE = "Talkback"
     API_VERSION = "v1"

@@ -94,6 +94,9 @@ class Site(db.Model):
     sign_in: Mapped[str] = mapped_column(
         String(16), default="anonymous", server_default="anonymous"
     )
+    # Moderators who opted in get a mail when the held queue's oldest comment waits longer
+    # than this many minutes (None: no alerts).
+    queue_alert_minutes: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -517,6 +520,91 @@ class OperatorAction(db.Model):
     # The change itself (fields before/after, ban options); never personal data in clear.
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class MailRecipient(db.Model):
+    """An e-mail address a reader opted in with on a site: encrypted (mail must reach it), with
+    its keyed hash for lookups, its double opt-in and its site-wide unsubscribe."""
+
+    __tablename__ = "mail_recipients"
+    __table_args__ = (UniqueConstraint("site_id", "email_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    # HMAC-SHA256 of the normalised address (service.core.hashing.hash_email); stays on erase.
+    email_hash: Mapped[str] = mapped_column(String(64))
+    # Fernet token of the address (service.core.secrets_box); NULL once erased.
+    email_encrypted: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the latest confirmation link's token; NULL once confirmed.
+    confirm_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    confirmed_at: Mapped[datetime | None]
+    # Stops every mail to this address from this site (the unsubscribe link, RFC 8058).
+    unsubscribed_at: Mapped[datetime | None]
+    # "off" (a mail per event), "hourly" or "daily" (replies gathered into one mail).
+    digest: Mapped[str] = mapped_column(String(8), default="off", server_default="off")
+    last_digest_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailSubscription(db.Model):
+    """What the author of a comment asked to be told about it: replies, and its decision."""
+
+    __tablename__ = "mail_subscriptions"
+
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    recipient_id: Mapped[int] = mapped_column(
+        ForeignKey("mail_recipients.id", ondelete="CASCADE"), index=True
+    )
+    replies: Mapped[bool] = mapped_column(default=False)
+    decision: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailOutbox(db.Model):
+    """One mail to send (or sent, failed, dropped): written in the transaction that caused it,
+    sent by an RQ job after the commit, retried with backoff, never lost silently."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_status_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    # A reader's address, or (queue alerts) a moderator's account.
+    recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mail_recipients.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # "confirm", "reply", "decision", "digest" or "queue_alert".
+    kind: Mapped[str] = mapped_column(String(16))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    # At most one row per key: a reply is mailed once however often it is approved.
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    # The digest's comment ids, a queue alert's numbers.
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    # pending, sending, sent, failed, dropped, unconfirmed (waits for the double opt-in),
+    # digest (waits for the recipient's digest), digested (sent in one).
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class ModeratorMailSetting(db.Model):
+    """A moderator's opt-in to queue alerts: a mail when a queue waits longer than its site's
+    queue_alert_minutes."""
+
+    __tablename__ = "moderator_mail_settings"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    email_encrypted: Mapped[str | None] = mapped_column(Text)
+    queue_alerts: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class AuditLogIsAppendOnlyError(RuntimeError):

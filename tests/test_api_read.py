@@ -24,6 +24,7 @@ def test_unknown_article_reads_as_empty(client, site):
             "edit_window_seconds": 300,
             "sign_in": "anonymous",
             "dislikes_enabled": False,
+            "notifications": False,
         },
         "article": {"id": "never-commented", "url": None, "title": None, "closed": False},
         "count": 0,

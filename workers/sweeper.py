@@ -9,6 +9,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.core import mail
 from service.core.comments import stale_pending_ids
 from service.core.edits import stale_pending_revision_ids
 from service.core.privacy import purge_ip_hashes
@@ -87,9 +88,33 @@ def purge_if_due(last_run: float | None, now: float | None = None) -> float | No
     return now
 
 
+# Digests and queue alerts are gathered at most this often.
+MAIL_GATHER_INTERVAL_SECONDS = 60
+
+
+def sweep_mail(last_gather: float | None, now: float | None = None) -> float | None:
+    """Queue the mail job when outbox rows are due (retries, a lost job, the end of an undo
+    window), and now and then gather digests and queue alerts; return when they were last
+    gathered (time.monotonic())."""
+    if not mail.enabled():
+        return last_gather
+    now = time.monotonic() if now is None else now
+    try:
+        if last_gather is None or now - last_gather >= MAIL_GATHER_INTERVAL_SECONDS:
+            mail.gather_digests()
+            mail.queue_alerts()
+            last_gather = now
+        if mail.housekeeping():
+            mail.enqueue_delivery()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning("sweeper: mail outbox unreachable, will retry: %s", str(error)[:200])
+    return last_gather
+
+
 def run_sweeper(interval: float, should_stop=lambda: False) -> None:
     """Sweep every `interval` seconds until `should_stop()` is true."""
-    last_purge = None
+    last_purge = last_gather = None
     while not should_stop():
         try:
             sweep_once()
@@ -99,6 +124,7 @@ def run_sweeper(interval: float, should_stop=lambda: False) -> None:
             # below), try again next interval.
             log.warning("sweeper: database unreachable, will retry: %s", str(error)[:200])
         last_purge = purge_if_due(last_purge)
+        last_gather = sweep_mail(last_gather)
         # End the read transaction so the next sweep sees new commits (and holds no locks).
         db.session.remove()
         time.sleep(interval)

@@ -1,7 +1,7 @@
 """webhooks: per-site endpoints and their deliveries (the outbox)
 
 Revision ID: f16f0000b00c
-Revises: d15d0000fea7
+Revises: e16e0000ma11
 Create Date: 2026-11-30 19:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f16f0000b00c'
-down_revision = 'd15d0000fea7'
+down_revision = 'e16e0000ma11'
 branch_labels = None
 depends_on = None
 

@@ -57,6 +57,12 @@ SIGNED_OUT = (
 )
 BAD_SESSION = "The Authorization header's reader session is not valid or has expired."
 VOTE_CAP = "Too many readers from this address already voted on the comment."
+SUBMIT_EXAMPLE = {
+    "author_name": "Dana",
+    "author_email": "dana@example.com",
+    "body": "Thanks for the clear report on the harbour works.",
+    "notify_replies": True,
+}
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
@@ -100,7 +106,7 @@ class ArticleComments(MethodView):
     # Outermost: every attempt counts, before the body is even parsed.
     @ratelimit.limited("submit")
     @bp.doc(security=READER_OPTIONAL)
-    @bp.arguments(CommentSubmitSchema)
+    @bp.arguments(CommentSubmitSchema, example=SUBMIT_EXAMPLE)
     @bp.response(202, SubmittedSchema)
     @bp.alt_response(401, schema=ErrorSchema, description=SIGNED_OUT)
     @bp.alt_response(403, schema=ErrorSchema, description="The commenter is banned here.")

@@ -4,6 +4,7 @@
 from flask import Flask
 
 from service.cli.bans import bans_cli
+from service.cli.mail import mail_cli
 from service.cli.moderation import moderation_cli
 from service.cli.privacy import privacy_cli
 from service.cli.processes import run_sweeper, run_worker
@@ -24,3 +25,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(privacy_cli)
     app.cli.add_command(sso_cli)
     app.cli.add_command(webhooks_cli)
+    app.cli.add_command(mail_cli)

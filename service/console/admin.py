@@ -86,6 +86,7 @@ SITE_LABELS = {
     "edit_window_seconds": "Edit window",
     "sign_in": "Who may comment",
     "dislikes_enabled": "Readers may dislike comments",
+    "queue_alert_minutes": "Queue alert after",
     "policy.mode": "Mode",
     **{f"policy.{name}": label for name, label in THRESHOLDS.items()},
     "policy.new_commenter_holds": "Hold a new commenter's first comments",
@@ -161,6 +162,7 @@ def _site_form_values(site: Site) -> dict:
         "edit_window_seconds": site.edit_window_seconds,
         "sign_in": site.sign_in,
         "dislikes_enabled": site.dislikes_enabled,
+        "queue_alert_minutes": "" if site.queue_alert_minutes is None else site.queue_alert_minutes,
         "moderators": settings["moderators"],
     }
     for name, value in policy.items():

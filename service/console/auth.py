@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from service.console import forms
-from service.core import accounts
+from service.core import accounts, mail
 from service.errors import TalkbackError
 from service.web import auth, ratelimit
 
@@ -69,6 +69,8 @@ def _account_page(status: int = 200, **extra):
         "console/account.html",
         user=user,
         tokens=accounts.list_tokens(user),
+        alert_email=mail.moderator_address(user) or "",
+        queue_alerts=bool(getattr(mail.moderator_setting(user), "queue_alerts", False)),
         new_token=extra.pop("new_token", None),
         error=extra.pop("error", None),
         notice=extra.pop("notice", None),
@@ -106,6 +108,19 @@ def revoke_token(token_id: int):
     except TalkbackError as error:
         return _account_page(404, error=error.message)
     return redirect(url_for("console_auth.account", revoked=1))
+
+
+@bp.post("/account/alerts")
+@auth.login_required
+def save_alerts():
+    """Opt in to (or out of) queue-alert mail, and the address it goes to."""
+    email = (request.form.get("email") or "").strip()[:254] or None
+    wanted = request.form.get("queue_alerts") == "on"
+    try:
+        mail.save_moderator_setting(auth.current_user(), email, wanted)
+    except TalkbackError as error:
+        return _account_page(422, error=error.message)
+    return _account_page(notice="Queue alerts saved.")
 
 
 @bp.post("/account/password")

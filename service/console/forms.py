@@ -185,6 +185,7 @@ def _site_edit_fields() -> dict[str, Field]:
         "edit_window_seconds": NumberField(kind=int),
         "sign_in": TextField(strip=False),
         "dislikes_enabled": TickField(),
+        "queue_alert_minutes": NumberField(kind=int, optional=True),
         policy("mode"): TextField(name="policy.mode", strip=False),
     }
     for name in THRESHOLD_NAMES:
@@ -235,6 +236,7 @@ class SiteEditForm(ConsoleForm):
             "edit_window_seconds": self["edit_window_seconds"].data,
             "sign_in": self["sign_in"].data,
             "dislikes_enabled": self["dislikes_enabled"].data,
+            "queue_alert_minutes": self["queue_alert_minutes"].data,
             # An empty limit (None) removes the site's own: it takes the configured default.
             "rate_limits": {
                 name: self[f"rate_limits__{name}"].data or None for name in RATE_LIMIT_NAMES

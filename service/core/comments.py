@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import Select, and_, bindparam, delete, null, select
 from sqlalchemy.exc import IntegrityError
 
+from service.core import mail, secrets_box
 from service.core.bans import (
     Identity,
     enforce_bans,
@@ -356,6 +357,17 @@ def submit_comment(
     db.session.add(
         AuditEntry(comment_id=comment_id, actor="author", to_status=CommentStatus.PENDING.value)
     )
+    if data.get("notify_replies") or data.get("notify_decision"):
+        # A signed-in reader's address comes from their session, never from the body.
+        email = secrets_box.decrypt(reader.email_encrypted) if reader else data.get("author_email")
+        mail.subscribe(
+            site,
+            comment_id,
+            email,
+            replies=bool(data.get("notify_replies")),
+            decision=bool(data.get("notify_decision")),
+            digest=data.get("notify_digest"),
+        )
     # Commit before enqueueing: the database is the outbox, so a Redis outage loses nothing.
     db.session.commit()
     # External scorers (Akismet) want the request's details; only they get them, in the job.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, update
 
-from service.core import readcache, webhooks
+from service.core import mail, readcache, webhooks
 from service.extensions import db
 from service.models import AuditEntry, Comment, CommentStatus, utcnow
 
@@ -89,6 +89,8 @@ def record_decisions(
                 if done
             ]
         )
+        # Notification mail goes into the outbox in this transaction, out after its commit.
+        mail.note_decisions([entry["comment_id"] for entry in entries], actor=actor)
     return applied
 
 

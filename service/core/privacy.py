@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import String, and_, cast, delete, func, literal, or_, select, update
 
-from service.core import readcache, webhooks
+from service.core import mail, readcache, webhooks
 from service.core.hashing import hash_email, mask_email, text_fingerprint
 from service.core.operator_log import CLI_ACTOR, record_action
 from service.errors import UnprocessableError
@@ -263,6 +263,7 @@ def export(value: str, *, actor: str = CLI_ACTOR) -> dict:
         "reports": reports,
         "votes": votes,
         "bans": bans,
+        "mail_subscriptions": mail.export_subscriptions(who.comments_clause()),
     }
     record_action(
         actor,
@@ -305,6 +306,8 @@ def erase(
     """
     who = commenter(value)
     comments = Comment.__table__
+    # Before the comments lose what ties them to the commenter.
+    addresses = mail.erase_commenter(who.comments_clause(), who.email_hash)
     erased = 0
     while True:
         batch = db.session.execute(
@@ -379,6 +382,8 @@ def erase(
             .values(voter=literal("erased:") + cast(CommentVote.id, String), ip_hash=None)
         ).rowcount
     done = {"comments": erased, "reports": reports, "votes": votes}
+    if addresses:
+        done["mail_addresses"] = addresses
     record_action(actor, "privacy.erase", who.label, done)
     db.session.commit()
     return done

@@ -39,6 +39,7 @@ PLAIN_SETTINGS = (
     "edit_window_seconds",
     "sign_in",
     "dislikes_enabled",
+    "queue_alert_minutes",
 )
 DEFAULTS = {
     "allowed_origins": [],
@@ -49,6 +50,7 @@ DEFAULTS = {
     "edit_window_seconds": 300,
     "sign_in": "anonymous",
     "dislikes_enabled": False,
+    "queue_alert_minutes": None,
 }
 
 
@@ -190,6 +192,7 @@ def site_dict(site: Site, moderators: list[str] | None = None) -> dict:
         "edit_window_seconds": site.edit_window_seconds,
         "sign_in": site.sign_in,
         "dislikes_enabled": site.dislikes_enabled,
+        "queue_alert_minutes": site.queue_alert_minutes,
         "rate_limits": dict(site.rate_limits or {}),
         "effective_rate_limits": effective_rate_limits(site),
         "policy": dict(site.policy or {}),

@@ -27,6 +27,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from service.core import secrets_box
 from service.core.hashing import hash_email, hash_email_domain
 from service.core.operator_log import record_action
 from service.core.queues import redis_connection
@@ -69,6 +70,8 @@ class Reader:
     badges: tuple[str, ...] = ()
     email_hash: str | None = None
     email_domain_hash: str | None = None
+    # The token's email, encrypted (service.core.secrets_box): only notification mail uses it.
+    email_encrypted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -424,6 +427,7 @@ def start_session(site_key: str, token: str) -> Session:
         badges=claims["badges"],
         email_hash=hash_email(email) if email else None,
         email_domain_hash=hash_email_domain(email) if email else None,
+        email_encrypted=secrets_box.encrypt(email) if email else None,
     )
     payload = {
         "iss": SESSION_ISSUER,
@@ -434,6 +438,7 @@ def start_session(site_key: str, token: str) -> Session:
         "badges": list(reader.badges),
         "eh": reader.email_hash,
         "edh": reader.email_domain_hash,
+        "ee": reader.email_encrypted,
         "iat": now,
         "exp": expires,
     }
@@ -471,6 +476,7 @@ def read_session(session: str, site_key: str | None) -> Reader:
         badges=tuple(claims.get("badges") or ()),
         email_hash=claims.get("eh"),
         email_domain_hash=claims.get("edh"),
+        email_encrypted=claims.get("ee"),
     )
 
 

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from service.core import featured, pagination, readcache
+from service.core import featured, mail, pagination, readcache
 from service.core.comments import (
     ARTICLE_ID_MAX,
     check_article_id,
@@ -316,6 +316,7 @@ def _load_thread(
             "max_comment_length": head.max_comment_length,
             "edit_window_seconds": head.edit_window_seconds,
             "dislikes_enabled": bool(head.dislikes_enabled),
+            "notifications": mail.enabled(),
         },
         "article": {
             "id": article_id,

@@ -41,6 +41,21 @@ class CommentSubmitSchema(Schema):
         metadata={"format": "uri", "pattern": "^https?://"},
     )
     article_title = TrimmedString(load_default=None, validate=validate.Length(max=300))
+    # E-mail notifications (docs/integrations.md): need author_email, or a signed-in reader
+    # whose token has one; ignored while the service has no SMTP server configured.
+    notify_replies = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Mail me when a reply to this comment is published."},
+    )
+    notify_decision = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Mail me whether this comment is published (and why not)."},
+    )
+    notify_digest = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["off", "hourly", "daily"]),
+        metadata={"description": "Replies one mail each (off) or gathered hourly or daily."},
+    )
 
 
 class SubmittedSchema(Schema):
@@ -127,6 +142,9 @@ class SiteInfoSchema(Schema):
         metadata={"description": "anonymous, required or links: who may post (SSO sign-in)."}
     )
     dislikes_enabled = fields.Boolean(metadata={"description": "Readers may dislike comments."})
+    notifications = fields.Boolean(
+        metadata={"description": "The service sends e-mail: readers may opt in (notify_replies)."}
+    )
 
 
 class ThreadSchema(Schema):

@@ -361,6 +361,17 @@ class _SiteSettingsSchema(Schema):
     dislikes_enabled = StrictBoolean(
         metadata={"description": "Readers may dislike comments too (likes are always on)."}
     )
+    queue_alert_minutes = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(
+            min=1, max=7 * 24 * 60, error="Use a number of minutes from 1 to 10080, or null."
+        ),
+        metadata={
+            "description": "Mail opted-in moderators when the held queue's oldest comment "
+            "waits longer than this (null: never)."
+        },
+    )
     rate_limits = fields.Nested(SiteRateLimitsSchema)
     policy = fields.Nested(PolicySchema)
 
@@ -433,6 +444,7 @@ class SiteSchema(Schema):
     edit_window_seconds = fields.Integer()
     sign_in = fields.String()
     dislikes_enabled = fields.Boolean()
+    queue_alert_minutes = fields.Integer(allow_none=True)
     rate_limits = fields.Dict(
         keys=fields.String(),
         values=fields.String(),

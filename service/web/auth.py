@@ -21,7 +21,9 @@ csrf = CSRFProtect()
 
 # Blueprints whose requests never carry cookies (readers' browsers call them cross-origin), so
 # there is no session for a forged request to ride on: no CSRF token needed.
-CSRF_EXEMPT_BLUEPRINTS = frozenset({"public", "health"})
+# The mail links' pages (service/widget/mail_pages.py) carry no session either: the token in
+# the URL is the credential, and RFC 8058's one-click POST comes from the reader's mail client.
+CSRF_EXEMPT_BLUEPRINTS = frozenset({"public", "health", "mail"})
 
 CONSOLE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -54,6 +54,7 @@ async function openComposer(parentId, { opener = null, parentName = null, draft 
   }
   fields.title.value = draft?.title ?? "";
   fields.body.value = draft?.body ?? "";
+  this.composer.syncNotify();
   this.slotFor(parentId).append(form);
   if (focus) this.focusFirstField();
 }
@@ -139,12 +140,22 @@ function buildComposer(parentId, parentName, opener) {
       if (await this.closeComposer({ opener: target })) (opener?.isConnected ? opener : this.newButton).focus();
     },
   });
+  // Reply notifications need an address: the session's, or the one typed above.
+  let notify = null;
+  let syncNotify = () => {};
+  if (this.notifications) {
+    notify = h("input", { type: "checkbox", id: this.id("notify"), name: "notify_replies" });
+    const row = h("div", { class: "tb-notify" }, notify, " ", h("label", { for: notify.id, text: t.notifyReplies }));
+    syncNotify = () => (row.hidden = !this.reader && !fields.author_email.value.trim());
+    fields.author_email?.addEventListener("input", syncNotify);
+    form.append(row);
+  }
   form.append(h("div", { class: "tb-form-actions" }, submit, cancel));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     this.submit();
   });
-  this.composer = { parentId, parentName, form, fields, errors, formError, submit };
+  this.composer = { parentId, parentName, form, fields, errors, formError, submit, notify, syncNotify };
   return form;
 }
 
@@ -180,6 +191,7 @@ async function submit() {
   const payload = { author_name: values.author_name, body: values.body, commenter_key: commenterKey() };
   if (values.author_email) payload.author_email = values.author_email;
   if (values.title) payload.title = values.title;
+  if (composer.notify?.checked && (this.reader || values.author_email)) payload.notify_replies = true;
   if (composer.parentId !== null) payload.parent_id = composer.parentId;
   Object.assign(payload, this.articleInfo());
 

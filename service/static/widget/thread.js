@@ -226,6 +226,7 @@ class Talkback {
       this.editWindow = page.site.edit_window_seconds;
       this.signIn = page.site.sign_in;
       this.dislikes = Boolean(page.site.dislikes_enabled);
+      this.notifications = Boolean(page.site.notifications);
     }
     this.setCount(page.count);
     this.renderPicks(page.featured);
