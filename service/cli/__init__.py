@@ -3,6 +3,7 @@
 from flask import Flask
 
 from service.cli.bans import bans_cli
+from service.cli.imports import export_command, import_cli
 from service.cli.moderation import moderation_cli
 from service.cli.privacy import privacy_cli
 from service.cli.processes import run_sweeper, run_worker
@@ -21,3 +22,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(bans_cli)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(sso_cli)
+    app.cli.add_command(import_cli)
+    app.cli.add_command(export_command)
