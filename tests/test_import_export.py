@@ -470,3 +470,29 @@ def test_talkback_reader_names_bad_lines(site, tmp_path):
     with pytest.raises(ImportFileError, match="line 1: the first line is not a header"):
         import_file("demo", "talkback", path)
     assert count(Comment) == 0
+
+
+def test_console_export_is_a_streamed_download_for_operators_only(
+    cli, client, site, tmp_path, make_user, login
+):
+    assert cli("import", "disqus", str(sample_disqus(tmp_path)), "--site", "demo").exit_code == 0
+    make_user("olga", role="operator")
+    make_user("mia", sites=["demo"])
+    login(client, "mia")
+    assert client.get("/console/sites/demo/export").status_code == 403
+    client.post("/console/logout", data={})
+    operator = client.application.test_client()
+    login(operator, "olga")
+    page = operator.get("/console/sites/demo").get_data(as_text=True)
+    assert 'href="/console/sites/demo/export"' in page and "Export (JSON Lines)" in page
+    response = operator.get("/console/sites/demo/export")
+    assert response.status_code == 200 and response.is_streamed
+    assert response.mimetype == "application/x-ndjson"
+    assert 'filename="talkback-demo-' in response.headers["Content-Disposition"]
+    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert lines[0]["format"] == "talkback-export"
+    assert sum(line.get("type") == "comment" for line in lines) == 6
+    db.session.remove()
+    action = db.session.scalar(select(OperatorAction).where(OperatorAction.action == "site.export"))
+    assert action.actor.endswith(":olga") and action.details["articles"] == 2
+    assert operator.get("/console/sites/nope/export").status_code == 404
