@@ -14,6 +14,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
+from service.core import imports
 from service.core.hashing import hash_email, hash_ip
 from service.core.importfiles import ImportFileError
 from service.core.imports import import_file
@@ -145,6 +146,30 @@ def test_disqus_import_keeps_threads_states_dates_and_hashes(cli, site, tmp_path
     action = db.session.scalar(select(OperatorAction).where(OperatorAction.action == "site.import"))
     assert action.details["comments"] == {"approved": 4, "deleted": 1, "rejected": 1}
     assert "dana" not in json.dumps(action.details).lower()
+
+
+def test_threads_across_batches(site, tmp_path, monkeypatch):
+    # Batches of two: parents found in the database, not only within the batch.
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    summary = import_file("demo", "disqus", sample_disqus(tmp_path))
+    assert sum(summary.comments.values()) == 6 and summary.orphans == 0
+    comments = by_import_id()
+    top, reply, deep = comments["11"], comments["12"], comments["13"]
+    assert (reply.parent_id, reply.root_id) == (top.id, top.id)
+    assert (deep.parent_id, deep.root_id) == (reply.id, top.id)
+    assert count(AuditEntry) == 6
+
+
+def test_a_reply_whose_parent_is_not_in_the_file_stays_top_level(site, tmp_path):
+    path = disqus_file(
+        tmp_path,
+        disqus_thread("100", "story-1", "https://demo.example/1", "One")
+        + disqus_post("1", "100", "Replying to a comment deleted before the export", parent="9"),
+    )
+    summary = import_file("demo", "disqus", path)
+    assert summary.orphans == 1
+    orphan = by_import_id()["1"]
+    assert (orphan.parent_id, orphan.root_id, orphan.status.value) == (None, None, "approved")
 
 
 def test_readers_see_the_imported_thread(cli, client, site, tmp_path):

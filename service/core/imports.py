@@ -262,7 +262,7 @@ class _Writer:
                 if record.parent_source_id in fresh:
                     comment = fresh[record.parent_source_id]
                     if comment.id is None:
-                        db.session.flush()
+                        self._flush(record.line)
                     parent = (comment.id, comment.root_id, comment.article_id)
                 else:
                     parent = known.get(record.parent_source_id)
@@ -271,12 +271,7 @@ class _Writer:
                     parent = None
             comment = self._comment(record, article_id, parent)
             fresh[record.source_id] = comment
-        try:
-            db.session.flush()
-        except (IntegrityError, DBAPIError) as error:
-            raise ImportFileError(
-                f"could not store the comments up to here: {error.orig}", records[-1].line
-            ) from None
+        self._flush(records[-1].line)
         # The decision each keeps, as the audit log's first row (one INSERT for the batch).
         audit = [
             {
@@ -297,6 +292,14 @@ class _Writer:
                 self.late.append((comment.id, record.parent_source_id, record.line))
         # Written rows need not stay in memory; the transaction keeps them.
         db.session.expunge_all()
+
+    def _flush(self, line: int) -> None:
+        try:
+            db.session.flush()
+        except (IntegrityError, DBAPIError) as error:
+            raise ImportFileError(
+                f"the database refused the comments up to here: {error.orig}", line
+            ) from None
 
     def _comment(
         self, record: CommentRecord, article_id: int, parent: tuple[int, int | None, int] | None
@@ -345,8 +348,9 @@ class _Writer:
             setattr(comment, name_, value)
         if status == CommentStatus.DELETED:
             comment.featured_at = comment.featured_by = None
-        if self.rescore and status == CommentStatus.PENDING:
-            comment.shadow = False
+        if status == CommentStatus.PENDING:
+            # Undecided here, whatever the export said about its past.
+            comment.decided_at = None
         db.session.add(comment)
         self.reasons[id(comment)] = reason
         self.summary.comments[status.value] += 1
