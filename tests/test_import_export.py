@@ -370,6 +370,16 @@ def test_wordpress_import(cli, site, tmp_path):
     assert articles["7"].url == "https://demo.example/bridge/" and articles["10"].is_closed
 
 
+def test_wordpress_in_a_hebrew_single_byte_encoding(site, tmp_path):
+    body = wp_item(7, "bridge", wp_comment(1, "שלום, תגובה ראשונה", author="דנה"))
+    path = tmp_path / "wordpress-1255.xml"
+    head = WXR_HEAD.replace('encoding="UTF-8"', 'encoding="windows-1255"')
+    path.write_bytes((head + body + "</channel>\n</rss>\n").encode("windows-1255"))
+    import_file("demo", "wordpress", path)
+    comment = by_import_id("wordpress")["1"]
+    assert (comment.author_name, comment.body_text) == ("דנה", "שלום, תגובה ראשונה")
+
+
 def test_wordpress_article_ids_by_url(cli, site, tmp_path):
     path = str(sample_wxr(tmp_path))
     result = cli("import", "wordpress", path, "--site", "demo", "--article-id", "url")
@@ -521,3 +531,95 @@ def test_console_export_is_a_streamed_download_for_operators_only(
     action = db.session.scalar(select(OperatorAction).where(OperatorAction.action == "site.export"))
     assert action.actor.endswith(":olga") and action.details["articles"] == 2
     assert operator.get("/console/sites/nope/export").status_code == 404
+
+
+def isso_database(tmp_path: Path) -> Path:
+    """An Isso database with Isso's own schema (isso/db/threads.py, comments.py)."""
+    import sqlite3
+
+    path = tmp_path / "comments.db"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(
+            """
+            CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE,
+                title VARCHAR(256));
+            CREATE TABLE comments (
+                tid REFERENCES threads(id), id INTEGER PRIMARY KEY, parent INTEGER,
+                created FLOAT NOT NULL, modified FLOAT, mode INTEGER, remote_addr VARCHAR,
+                text VARCHAR, author VARCHAR, email VARCHAR, website VARCHAR,
+                likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0, voters BLOB NOT NULL,
+                notification INTEGER NOT NULL DEFAULT 0);
+            INSERT INTO threads VALUES (1, '/2014/harbour-bridge/', 'Harbour bridge');
+            INSERT INTO threads VALUES (2, '/2014/no-comments/', 'Quiet');
+            """
+        )
+        rows = [
+            (
+                1,
+                1,
+                None,
+                1400000000.5,
+                1,
+                "198.51.100.0",
+                "**Bold** claim\n\nSecond <script>x</script>",
+                "Dana",
+                "dana@example.com",
+                2,
+            ),
+            (
+                1,
+                2,
+                1,
+                1400000100.0,
+                1,
+                "198.51.100.0",
+                "Agreed, see https://example.com",
+                "Avi",
+                None,
+                0,
+            ),
+            (1, 3, 1, 1400000200.0, 2, "203.0.113.0", "Waiting", None, None, 0),
+            (1, 4, None, 1400000300.0, 4, "203.0.113.0", "", None, None, 0),
+        ]
+        connection.executemany(
+            "INSERT INTO comments (tid, id, parent, created, mode, remote_addr, text, author,"
+            " email, likes, voters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, x'00')",
+            rows,
+        )
+    return path
+
+
+def test_isso_import(cli, site, tmp_path):
+    path = str(isso_database(tmp_path))
+    result = cli("import", "isso", path, "--site", "demo")
+    assert result.exit_code == 0, result.output
+    comments = by_import_id("isso")
+    assert {k: c.status.value for k, c in comments.items()} == {
+        "1": "approved",
+        "2": "approved",
+        "3": "held",
+        "4": "deleted",
+    }
+    first = comments["1"]
+    # Markdown rendered (raw HTML in it stays text), then through our sanitizer.
+    assert first.body_html == (
+        "<p><strong>Bold</strong> claim</p>\n<p>Second &lt;script&gt;x&lt;/script&gt;</p>\n"
+    )
+    assert first.likes == 2 and str(first.created_at) == "2014-05-13 16:53:20.500000"
+    assert comments["2"].parent_id == first.id and comments["2"].root_id == first.id
+    assert 'href="https://example.com"' in comments["2"].body_html
+    assert comments["3"].author_name == "Anonymous"
+    assert first.ip_hash == hash_ip("198.51.100.0") and first.email_hash == hash_email(
+        "dana@example.com"
+    )
+    assert set(db.session.scalars(select(Article.external_id))) == {"/2014/harbour-bridge/"}
+    assert (
+        "Already imported (left alone): 4." in cli("import", "isso", path, "--site", "demo").output
+    )
+
+
+def test_isso_refuses_a_file_that_is_not_its_database(site, tmp_path):
+    path = tmp_path / "not.db"
+    path.write_text("hello")
+    with pytest.raises(ImportFileError, match="not an Isso database"):
+        import_file("demo", "isso", path)

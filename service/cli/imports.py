@@ -1,4 +1,4 @@
-"""`flask --app service import disqus|wordpress|talkback FILE --site KEY`; `export --site KEY`."""
+"""`flask --app service import disqus|wordpress|isso|talkback FILE --site KEY`; `export`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from flask.cli import AppGroup, with_appcontext
 from service.cli.errors import service_errors
 from service.core import exports, imports
 
-import_cli = AppGroup("import", help="Import comments from Disqus, WordPress or a Talkback export.")
+import_cli = AppGroup(
+    "import", help="Import comments from Disqus, WordPress, Isso or a Talkback export."
+)
 
 _FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 
@@ -89,6 +91,10 @@ _import_command("disqus", "Import a Disqus export (XML) into a site.")
 _import_command(
     "wordpress",
     "Import a WordPress export (WXR) into a site; pingbacks and trackbacks are skipped.",
+)
+_import_command(
+    "isso",
+    "Import an Isso database (its SQLite file, read-only) into a site; threads are named by uri.",
 )
 _import_command("talkback", "Import a Talkback export (JSON Lines, from `export`) into a site.")
 

@@ -1,4 +1,5 @@
-"""Readers of other services' comment exports: Disqus XML, WordPress WXR and our own JSON Lines.
+"""Readers of other services' comment exports: Disqus XML, WordPress WXR, Isso's SQLite database
+and our own JSON Lines.
 
 Each reader turns a file into a stream of ArticleRecord and CommentRecord, in file order, reading
 it in chunks (the XML through defusedxml's expat parser, which refuses DTDs and entities, so no
@@ -10,6 +11,7 @@ The engine that writes the records is service.core.imports.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +42,7 @@ class ImportFileError(UnprocessableError):
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None):
         where = ""
-        if line is not None:
+        if line:
             where = f"line {line}" + (f", column {column}" if column is not None else "") + ": "
         super().__init__(where + message, {"file": [where + message]})
         self.line = line
@@ -466,4 +468,79 @@ def _talkback_record(data: dict, line: int) -> Record:
     raise ImportFileError(f"unknown record type {kind!r}", line)
 
 
-READERS = {"disqus": read_disqus, "wordpress": read_wordpress, "talkback": read_talkback}
+# --- Isso (SQLite) -------------------------------------------------------------------------------
+
+# Isso's comments.mode: 1 published, 2 waiting for a moderator, 4 deleted (kept for its replies).
+ISSO_MODES = {1: CommentStatus.APPROVED, 2: CommentStatus.HELD, 4: CommentStatus.DELETED}
+
+
+def _isso_html(text: str) -> str:
+    """Render Isso's Markdown as HTML (raw HTML in it stays text; our sanitizer runs after)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).render(text)
+
+
+def read_isso(path: Path, article_id: str, progress: Progress | None = None) -> Iterator[Record]:
+    """Read Isso's SQLite database (opened read-only): threads are articles named by their uri
+    (whatever `article_id` says: Isso has no other name for them), comments in id order.
+
+    Records have no line: errors name the thread or comment id instead.
+    """
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        raise ImportFileError(f"cannot open {path} as SQLite: {error}") from None
+    try:
+        size = path.stat().st_size
+        rows = connection.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
+        for thread_id, uri, title in connection.execute(
+            "SELECT id, uri, title FROM threads ORDER BY id"
+        ):
+            if not uri or len(uri) > 200:
+                raise ImportFileError(f"thread {thread_id} has no uri, or one over 200 characters")
+            yield ArticleRecord(
+                key=str(thread_id), external_id=uri, url=None, title=title or None, line=0
+            )
+        share, done = size / max(rows, 1), 0.0
+        for row in connection.execute(
+            "SELECT id, tid, parent, created, mode, remote_addr, text, author, email,"
+            " likes, dislikes FROM comments ORDER BY id"
+        ):
+            comment_id, thread_id, parent, created, mode, address, text, author, email = row[:9]
+            status = ISSO_MODES.get(mode)
+            if status is None:
+                raise ImportFileError(f"comment {comment_id} has an unknown mode {mode!r}")
+            try:
+                created_at = datetime.fromtimestamp(float(created), UTC).replace(tzinfo=None)
+            except (TypeError, ValueError, OverflowError):
+                raise ImportFileError(f"comment {comment_id} has no valid date") from None
+            yield CommentRecord(
+                source_id=str(comment_id),
+                article_key=str(thread_id),
+                parent_source_id=str(parent) if parent is not None else None,
+                author_name=author or "",
+                created_at=created_at,
+                status=status,
+                body_html=_isso_html(text or ""),
+                line=0,
+                email=email or None,
+                ip=address or None,
+                columns={"likes": row[9] or 0, "dislikes": row[10] or 0},
+            )
+            done += share
+            if progress and done >= 1:
+                progress(int(done))
+                done -= int(done)
+    except sqlite3.Error as error:
+        raise ImportFileError(f"not an Isso database ({error})") from None
+    finally:
+        connection.close()
+
+
+READERS = {
+    "disqus": read_disqus,
+    "wordpress": read_wordpress,
+    "talkback": read_talkback,
+    "isso": read_isso,
+}
