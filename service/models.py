@@ -155,7 +155,16 @@ class Comment(db.Model):
         # sort=top: an article's comments by their frozen confidence score (keyset paging).
         Index("ix_comments_article_top", "article_id", "top_score", "id"),
         # An imported comment once per site and source: a second run of an import adds nothing.
-        UniqueConstraint("site_id", "import_source", "import_id", name="uq_comments_site_import"),
+        # Partial: comments posted here (no import id) take no room in it.
+        Index(
+            "uq_comments_site_import",
+            "site_id",
+            "import_source",
+            "import_id",
+            unique=True,
+            postgresql_where=text("import_id IS NOT NULL"),
+            sqlite_where=text("import_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,7 @@
 """comments: where an imported comment came from (import_source, import_id)
 
 An importer (service/core/imports.py) stores the source ("disqus", "wordpress", "talkback") and
-the comment's id there; the unique constraint per site makes a second run of the same import add
+the comment's id there; the unique index per site makes a second run of the same import add
 nothing. NULL for comments posted here.
 
 Revision ID: a16a0000imp0
@@ -25,13 +25,20 @@ def upgrade():
     with op.batch_alter_table("comments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("import_source", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("import_id", sa.String(length=100), nullable=True))
-        batch_op.create_unique_constraint(
-            "uq_comments_site_import", ["site_id", "import_source", "import_id"]
-        )
+    # A unique index, not a constraint: SQLite would rebuild the whole table for a constraint.
+    # Partial, so comments posted here (no import id) take no room in it.
+    op.create_index(
+        "uq_comments_site_import",
+        "comments",
+        ["site_id", "import_source", "import_id"],
+        unique=True,
+        postgresql_where=sa.text("import_id IS NOT NULL"),
+        sqlite_where=sa.text("import_id IS NOT NULL"),
+    )
 
 
 def downgrade():
+    op.drop_index("uq_comments_site_import", table_name="comments")
     with op.batch_alter_table("comments", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_comments_site_import", type_="unique")
         batch_op.drop_column("import_id")
         batch_op.drop_column("import_source")
