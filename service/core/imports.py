@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from service.core.bans import identity_of
@@ -143,6 +143,8 @@ def import_file(
         articles = check_file(source, path, article_id=article_id, progress=check_progress)
     writer = _Writer(site, source, articles, rescore=rescore)
     writer.summary.dry_run = dry_run
+    # Comments this run writes have larger ids: --rescore queues those, not earlier runs' ones.
+    last_id_before = db.session.scalar(select(func.max(Comment.id))) or 0
     try:
         batch: list[CommentRecord] = []
         for record in READERS[source](path, article_id, progress):
@@ -166,12 +168,12 @@ def import_file(
         db.session.rollback()
         raise
     if rescore:
-        writer.summary.queued = _enqueue_imported(site_id, source)
+        writer.summary.queued = _enqueue_imported(site_id, source, last_id_before)
     return writer.summary
 
 
-def _enqueue_imported(site_id: int, source: str) -> int:
-    """Queue every pending comment of this import for moderation (after the commit: the
+def _enqueue_imported(site_id: int, source: str, after_id: int) -> int:
+    """Queue the pending comments this import wrote for moderation (after the commit: the
     database is the outbox; the sweeper re-queues any Redis lost)."""
     ids = db.session.scalars(
         select(Comment.id)
@@ -179,6 +181,7 @@ def _enqueue_imported(site_id: int, source: str) -> int:
             Comment.site_id == site_id,
             Comment.import_source == source,
             Comment.status == CommentStatus.PENDING,
+            Comment.id > after_id,
         )
         .order_by(Comment.id)
         .execution_options(yield_per=1000)
