@@ -370,6 +370,18 @@ def test_wordpress_import(cli, site, tmp_path):
     assert articles["7"].url == "https://demo.example/bridge/" and articles["10"].is_closed
 
 
+def test_a_truncated_wordpress_file_names_the_line_and_imports_nothing(cli, site, tmp_path):
+    whole = sample_wxr(tmp_path).read_text()
+    cut = whole[: whole.index("<wp:comment_id>11</wp:comment_id>") + 20]
+    path = tmp_path / "truncated.xml"
+    path.write_text(cut)
+    lines = cut.count("\n") + 1
+    result = cli("import", "wordpress", str(path), "--site", "demo")
+    assert result.exit_code == 1
+    assert f"line {lines}, column" in result.output and "not well-formed XML" in result.output
+    assert count(Comment) == 0 and count(Article) == 0
+
+
 def test_wordpress_in_a_hebrew_single_byte_encoding(site, tmp_path):
     body = wp_item(7, "bridge", wp_comment(1, "שלום, תגובה ראשונה", author="דנה"))
     path = tmp_path / "wordpress-1255.xml"
