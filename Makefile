@@ -77,6 +77,13 @@ faults: install
 	$(PY) -m tests.reliability.faults $(FAULTS_ARGS)
 	$(PY) -m tests.reliability.sentinel $(SENTINEL_ARGS)
 
+## Peak memory of `import disqus` on generated 50 MB and 200 MB exports (docs/integrations.md);
+## DATABASE_URL/REDIS_URL pick the servers, as for the tests. SIZES="50 200 1000" for others.
+.PHONY: import-memory
+SIZES ?= 50 200
+import-memory: install
+	$(PY) bench/import_memory.py --sizes $(SIZES)
+
 ## The benchmarks (docs/performance.md). PEER_BENCH=DIR (e.g. ../shared/peer-bench) adds Isso to
 ## bench/http.py; DATABASE_URL/REDIS_URL pick the servers, as for the tests.
 bench: install

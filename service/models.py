@@ -157,6 +157,17 @@ class Comment(db.Model):
         Index("ix_comments_site_status_created", "site_id", "status", "created_at"),
         # sort=top: an article's comments by their frozen confidence score (keyset paging).
         Index("ix_comments_article_top", "article_id", "top_score", "id"),
+        # An imported comment once per site and source: a second run of an import adds nothing.
+        # Partial: comments posted here (no import id) take no room in it.
+        Index(
+            "uq_comments_site_import",
+            "site_id",
+            "import_source",
+            "import_id",
+            unique=True,
+            postgresql_where=text("import_id IS NOT NULL"),
+            sqlite_where=text("import_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -212,6 +223,10 @@ class Comment(db.Model):
     # sort=top pages by these, so a cursor stays valid while votes arrive.
     top_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     prev_top_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # Where an imported comment came from ("disqus", "wordpress", "talkback") and its id there
+    # (service.core.imports); NULL for comments posted here.
+    import_source: Mapped[str | None] = mapped_column(String(16))
+    import_id: Mapped[str | None] = mapped_column(String(100))
 
     article: Mapped[Article] = relationship()
 

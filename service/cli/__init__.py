@@ -4,6 +4,7 @@
 from flask import Flask
 
 from service.cli.bans import bans_cli
+from service.cli.imports import export_command, import_cli
 from service.cli.mail import mail_cli
 from service.cli.moderation import moderation_cli
 from service.cli.privacy import privacy_cli
@@ -26,3 +27,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(sso_cli)
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(import_cli)
+    app.cli.add_command(export_command)

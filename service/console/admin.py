@@ -11,10 +11,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from service.console import forms
-from service.core import articles, bans, operator_log, sites, sso
+from service.core import articles, bans, exports, operator_log, sites, sso
 from service.errors import NotFoundError, TalkbackError
 from service.models import Ban, BanKind, BanTarget, Site, User
 from service.web import auth
@@ -373,6 +383,20 @@ def site_reopen(key: str):
     else:
         flash("The site is open again.", "notice")
     return redirect(url_for("console_admin.site_edit", key=key))
+
+
+@bp.get("/sites/<key>/export")
+@auth.operator_required
+def site_export(key: str):
+    """Download every article and comment of a site as JSON Lines, streamed as it is read."""
+    site = _find_site(key)
+    lines = exports.export_lines(site.key, actor=auth.current_actor())
+    filename = f"talkback-{site.key}-{date.today().isoformat()}.jsonl"
+    return Response(
+        stream_with_context(lines),
+        mimetype="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 # --- Bans -------------------------------------------------------------------------------------
