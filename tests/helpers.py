@@ -650,3 +650,35 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
         except OSError:
             time.sleep(0.2)
     pytest.fail(f"API process not healthy after 30 s:\n{log.read_text()[-3000:]}")
+
+
+def insert_early_article() -> tuple[int, int]:
+    """Store the site "demo" and its article "a1" in plain SQL, with only the columns the
+    early schemas had (the models have grown since); return (site id, article id)."""
+    site_id = db.session.execute(
+        sa.text(
+            "INSERT INTO sites (key, name, policy, allowed_origins, created_at)"
+            " VALUES ('demo', 'Demo', '{}', '[]', CURRENT_TIMESTAMP) RETURNING id"
+        )
+    ).scalar_one()
+    article_id = db.session.execute(
+        sa.text(
+            "INSERT INTO articles (site_id, external_id, is_closed, created_at)"
+            " VALUES (:site, 'a1', false, CURRENT_TIMESTAMP) RETURNING id"
+        ),
+        {"site": site_id},
+    ).scalar_one()
+    return site_id, article_id
+
+
+def insert_early_comment(site_id: int, article_id: int, parent_id: int | None = None) -> int:
+    """Store an approved comment in plain SQL with the early schemas' columns; return its id."""
+    return db.session.execute(
+        sa.text(
+            "INSERT INTO comments (site_id, article_id, parent_id, status, author_name,"
+            " body_html, body_text, text_hash, reasons, delete_token_hash, created_at,"
+            " updated_at) VALUES (:site, :article, :parent, 'approved', 'Dana', '<p>Hi</p>',"
+            " 'Hi', :hash, '[]', :hash, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
+        ),
+        {"site": site_id, "article": article_id, "parent": parent_id, "hash": "0" * 64},
+    ).scalar_one()

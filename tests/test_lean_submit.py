@@ -28,6 +28,8 @@ from .helpers import (
     POLITE,
     approved,
     comments_url,
+    insert_early_article,
+    insert_early_comment,
     make_site,
     post_comment,
     row_count,
@@ -195,39 +197,13 @@ def test_the_migration_clears_the_root_id_of_top_level_comments_only(app_factory
             # The migration changes data only: the models fit the schema before it too.
             upgrade(revision=BEFORE_ROOTS_WITHOUT_ROOT_ID)
             # Plain SQL with that revision's columns: the models have grown since.
-            run = db.session.execute
-            site_id = run(
-                sa.text(
-                    "INSERT INTO sites (key, name, policy, allowed_origins, created_at)"
-                    " VALUES ('demo', 'Demo', '{}', '[]', CURRENT_TIMESTAMP) RETURNING id"
-                )
-            ).scalar_one()
-            article_id = run(
-                sa.text(
-                    "INSERT INTO articles (site_id, external_id, is_closed, created_at)"
-                    " VALUES (:site, 'a1', false, CURRENT_TIMESTAMP) RETURNING id"
-                ),
-                {"site": site_id},
-            ).scalar_one()
+            site_id, article_id = insert_early_article()
             ids: list[int] = []
             for parent in (None, 0, 1):  # a top-level comment, its reply, a reply to that
-                comment_id = run(
-                    sa.text(
-                        "INSERT INTO comments (site_id, article_id, parent_id, status,"
-                        " author_name, body_html, body_text, text_hash, reasons,"
-                        " delete_token_hash, created_at, updated_at) VALUES (:site, :article,"
-                        " :parent, 'approved', 'Dana', '<p>x</p>', 'x', :hash, '[]', :hash,"
-                        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
-                    ),
-                    {
-                        "site": site_id,
-                        "article": article_id,
-                        "parent": ids[parent] if parent is not None else None,
-                        "hash": "0" * 64,
-                    },
-                ).scalar_one()
+                parent_id = ids[parent] if parent is not None else None
+                comment_id = insert_early_comment(site_id, article_id, parent_id)
                 # As submissions stored them before: a top-level comment pointed at itself.
-                run(
+                db.session.execute(
                     sa.text("UPDATE comments SET root_id = :root WHERE id = :id"),
                     {"root": ids[0] if ids else comment_id, "id": comment_id},
                 )

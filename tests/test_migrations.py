@@ -11,7 +11,7 @@ from flask_migrate import downgrade, upgrade
 from service.config import MIGRATIONS_DIR
 from service.extensions import db
 
-from .helpers import temporary_database
+from .helpers import insert_early_article, insert_early_comment, temporary_database
 
 
 def test_there_is_a_single_head():
@@ -47,29 +47,8 @@ def test_downgrade_to_base_and_upgrade_again(app_factory, tmp_path):
 
 def _old_comment():
     """Store a site, an article and an approved comment with the columns of early schemas."""
-    run = db.session.execute
-    site_id = run(
-        sa.text(
-            "INSERT INTO sites (key, name, policy, allowed_origins, created_at)"
-            " VALUES ('demo', 'Demo', '{}', '[]', CURRENT_TIMESTAMP) RETURNING id"
-        )
-    ).scalar_one()
-    article_id = run(
-        sa.text(
-            "INSERT INTO articles (site_id, external_id, is_closed, created_at)"
-            " VALUES (:site, 'a1', false, CURRENT_TIMESTAMP) RETURNING id"
-        ),
-        {"site": site_id},
-    ).scalar_one()
-    comment_id = run(
-        sa.text(
-            "INSERT INTO comments (site_id, article_id, status, author_name, body_html,"
-            " body_text, text_hash, reasons, delete_token_hash, created_at, updated_at)"
-            " VALUES (:site, :article, 'approved', 'Dana', '<p>Hi</p>', 'Hi', :hash, '[]',"
-            " :hash, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
-        ),
-        {"site": site_id, "article": article_id, "hash": "0" * 64},
-    ).scalar_one()
+    site_id, article_id = insert_early_article()
+    comment_id = insert_early_comment(site_id, article_id)
     db.session.commit()
     return SimpleNamespace(id=comment_id, site_id=site_id)
 

@@ -1,5 +1,9 @@
-"""Encryption at rest of what must stay usable (e-mail addresses to send to): Fernet under a
-key derived from SECRET_KEY with HKDF, one key per purpose."""
+"""Keys derived from SECRET_KEY, one per purpose (HKDF-SHA256), and encryption at rest of what
+must stay usable (e-mail addresses to send to, sign-in and webhook secrets) with Fernet.
+
+A key never serves two purposes. Changing SECRET_KEY makes everything encrypted here unreadable:
+decrypt answers None and the callers say what to do (addresses dropped, secrets added again).
+"""
 
 import base64
 
@@ -8,14 +12,20 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
-# Changing SECRET_KEY makes stored addresses unreadable (they are dropped, never sent wrongly).
 MAIL_ADDRESSES = b"talkback mail addresses"
+SSO_SECRETS = b"talkback sso secrets"
+SSO_SESSIONS = b"talkback sso reader sessions"
+WEBHOOK_SECRETS = b"talkback webhook secrets"
+
+
+def derive_key(purpose: bytes) -> bytes:
+    """Return the 32-byte key of one purpose, derived from SECRET_KEY (HKDF-SHA256)."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
 
 
 def _fernet(purpose: bytes) -> Fernet:
-    secret = current_app.config["SECRET_KEY"].encode()
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
-    return Fernet(base64.urlsafe_b64encode(key))
+    return Fernet(base64.urlsafe_b64encode(derive_key(purpose)))
 
 
 def encrypt(value: str, purpose: bytes = MAIL_ADDRESSES) -> str:

@@ -10,7 +10,6 @@ JWT signed with a key derived from SECRET_KEY and bound to the site, which it se
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import secrets
@@ -19,10 +18,8 @@ from datetime import UTC, datetime
 
 import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -84,17 +81,6 @@ class Session:
 
 
 # --- Keys --------------------------------------------------------------------------------------
-
-
-def _derived_key(purpose: bytes) -> bytes:
-    """A 32-byte key for one purpose, derived from SECRET_KEY (HKDF-SHA256)."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
-
-
-def _fernet() -> Fernet:
-    # Changing SECRET_KEY makes stored HS256 secrets unreadable: add them again (operators.md).
-    return Fernet(base64.urlsafe_b64encode(_derived_key(b"talkback sso secrets")))
 
 
 def _fingerprint(material: bytes) -> str:
@@ -168,7 +154,7 @@ def add_key(
         if len(secret.encode()) < HS256_MIN_BYTES:
             message = f"Use a secret of at least {HS256_MIN_BYTES} bytes (RFC 7518)."
             raise UnprocessableError(message, {"secret": [message]})
-        key.secret_encrypted = _fernet().encrypt(secret.encode()).decode()
+        key.secret_encrypted = secrets_box.encrypt(secret, secrets_box.SSO_SECRETS)
         key.fingerprint = _fingerprint(secret.encode())
     else:
         if secret:
@@ -235,14 +221,15 @@ def retire_key(site_key: str, kid: str, *, actor: str) -> SsoKey:
 
 def _verifying_material(key: SsoKey):
     if key.algorithm == "HS256":
-        try:
-            return _fernet().decrypt(key.secret_encrypted.encode())
-        except InvalidToken:
-            # SECRET_KEY changed since the key was added: the secret is lost, not a reader's fault.
+        secret = secrets_box.decrypt(key.secret_encrypted, secrets_box.SSO_SECRETS)
+        if secret is None:
+            # SECRET_KEY changed since the key was added: the secret is lost, not a reader's
+            # fault; operators add it again (operators.md).
             current_app.logger.error(
                 "sso key %s of site %s can't be decrypted", key.kid, key.site_id
             )
             return None
+        return secret.encode()
     return serialization.load_pem_public_key(key.public_key.encode())
 
 
@@ -404,7 +391,7 @@ def verify_token(site: Site, token: str) -> dict:
 
 
 def _session_key() -> bytes:
-    return _derived_key(b"talkback sso reader sessions")
+    return secrets_box.derive_key(secrets_box.SSO_SESSIONS)
 
 
 def _audience(site_key: str) -> str:

@@ -13,7 +13,6 @@ Every body is signed like Stripe's: `Talkback-Signature: t=<unix time>,v1=<hex H
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import ipaddress
@@ -26,15 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, has_app_context
 from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy import and_, event, func, select, update
 from sqlalchemy.orm import Session
 
+from service.core import secrets_box
 from service.core.operator_log import record_action
 from service.core.queues import redis_connection
 from service.errors import NotFoundError, UnprocessableError
@@ -83,28 +80,15 @@ class UnsafeAddressError(Exception):
 # --- Secrets -----------------------------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    # Same scheme as SSO secrets (HKDF-SHA256 of SECRET_KEY), under its own purpose, so one
-    # key never serves two uses. Changing SECRET_KEY makes stored secrets unreadable: rotate.
-    secret = current_app.config["SECRET_KEY"].encode()
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"talkback webhook secrets"
-    ).derive(secret)
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def _encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
+    return secrets_box.encrypt(secret, secrets_box.WEBHOOK_SECRETS)
 
 
 def _decrypt(token: str | None) -> str | None:
-    if not token:
-        return None
-    try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:
+    secret = secrets_box.decrypt(token, secrets_box.WEBHOOK_SECRETS)
+    if token and secret is None:
         log.error("a webhook secret can't be decrypted (SECRET_KEY changed?): rotate it")
-        return None
+    return secret
 
 
 def new_secret() -> str:
