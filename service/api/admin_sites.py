@@ -5,7 +5,6 @@ from flask.views import MethodView
 from service.api import Blueprint, TalkbackParser, documented_errors
 from service.api.moderation import SECURITY, UNAUTHORIZED
 from service.core import operator_log, sites
-from service.errors import ForbiddenError
 from service.schemas import sites as schemas
 from service.web import auth
 
@@ -37,17 +36,12 @@ bp = SitesBlueprint(
 bp.before_request(auth.require_api_user)
 
 FORBIDDEN = "Only operators can manage sites and read the operators' log."
+bp.before_request(
+    auth.operators_only(FORBIDDEN + " Ask an operator if something here needs changing.")
+)
 
 # Turn dislikes on and give votes a site limit of its own (the rest is kept).
 UPDATE_EXAMPLE = {"dislikes_enabled": True, "rate_limits": {"vote": "30/minute;300/hour"}}
-
-
-@bp.before_request
-def _operators_only() -> None:
-    """Refuse moderators (after require_api_user has refused anonymous callers)."""
-    user = auth.current_user()
-    if user is not None and not user.is_operator:
-        raise ForbiddenError(FORBIDDEN + " Ask an operator if something here needs changing.")
 
 
 _errors = documented_errors(

@@ -5,7 +5,6 @@ from flask.views import MethodView
 from service.api import Blueprint, documented_errors
 from service.api.moderation import SECURITY, UNAUTHORIZED
 from service.core import sso
-from service.errors import ForbiddenError
 from service.schemas import sso as schemas
 from service.web import auth
 
@@ -18,14 +17,7 @@ bp = Blueprint(
 bp.before_request(auth.require_api_user)
 
 FORBIDDEN = "Only operators can manage a site's sign-in keys."
-
-
-@bp.before_request
-def _operators_only() -> None:
-    """Refuse moderators (after require_api_user has refused anonymous callers)."""
-    user = auth.current_user()
-    if user is not None and not user.is_operator:
-        raise ForbiddenError(FORBIDDEN)
+bp.before_request(auth.operators_only(FORBIDDEN))
 
 
 _errors = documented_errors(

@@ -168,6 +168,18 @@ def log_out() -> None:
     request.environ[AUTH_ENVIRON_KEY] = (None, None)
 
 
+def operators_only(message: str):
+    """Return a before_request hook that refuses moderators with a 403 carrying `message`
+    (register it after require_api_user, which refuses anonymous callers)."""
+
+    def refuse_moderators() -> None:
+        user = current_user()
+        if user is not None and not user.is_operator:
+            raise ForbiddenError(message)
+
+    return refuse_moderators
+
+
 def require_api_user():
     """before_request for the moderation API: a 401 JSON error when nobody is authenticated."""
     if current_user() is not None:
