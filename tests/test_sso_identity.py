@@ -94,3 +94,17 @@ def test_signed_in_author_edits_and_reads_without_the_delete_token(client, run_w
     shown = client.get(comments_url()).json["comments"][0]
     assert "crews" in shown["body_html"] and shown["edited_at"] is not None
     assert shown["badges"] == ["subscriber"]
+
+
+def test_an_edit_cannot_add_a_link_without_sign_in_where_links_need_it(client, run_worker):
+    posted = published(client, run_worker)
+    db.session.query(Site).filter_by(key="demo").update({"sign_in": "links"})
+    db.session.commit()
+    url = f"/api/v1/comments/{posted['id']}"
+    linked = {"body": EDITED + " See https://example.com/more"}
+    token = {"X-Delete-Token": posted["delete_token"]}
+    response = client.patch(url, json=linked, headers=token)
+    assert response.status_code == 401, response.json
+    assert response.json["error"]["code"] == "sign_in_required"
+    # Without the link the same edit is taken.
+    assert client.patch(url, json={"body": EDITED}, headers=token).status_code == 202

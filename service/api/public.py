@@ -172,7 +172,7 @@ class OwnComment(MethodView):
     @bp.arguments(DeleteTokenHeaderSchema, location="headers", as_kwargs=True)
     @bp.arguments(CommentEditSchema)
     @bp.response(202, EditedSchema)
-    @bp.alt_response(401, schema=ErrorSchema, description=BAD_SESSION)
+    @bp.alt_response(401, schema=ErrorSchema, description=SIGNED_OUT)
     @bp.alt_response(403, schema=ErrorSchema, description="Missing or wrong delete token.")
     @bp.alt_response(404, schema=ErrorSchema, description="No such comment.")
     @bp.alt_response(

@@ -28,7 +28,7 @@ from service.core.decisions import record_decision as record_decision
 from service.core.decisions import record_decisions as record_decisions
 from service.core.hashing import new_delete_token, text_fingerprint, token_matches
 from service.core.queues import enqueue_moderation
-from service.core.sanitize import has_visible_text, plain_text, sanitize_body
+from service.core.sanitize import SanitizedBody, has_visible_text, plain_text, sanitize_body
 from service.core.sso import Reader
 from service.core.webhooks import emit_comment
 from service.errors import (
@@ -253,6 +253,20 @@ def _has_link(html: str, text: str) -> bool:
     return "<a " in html or bool(link_domains(text))
 
 
+def checked_body(site: Site, raw: str, reader: Reader | None) -> SanitizedBody:
+    """Sanitize a new or edited body and apply the site's rules to it: visible text, length
+    limits, and its sign-in policy (`reader`: the signed-in reader, None when anonymous)."""
+    body = sanitize_body(raw)
+    if not has_visible_text(body.text):
+        raise UnprocessableError(
+            "The comment has no text once markup is removed.",
+            {"body": ["Write some text; markup alone is not a comment."]},
+        )
+    check_comment_length(site, body.text)
+    _check_sign_in(site, reader, body.html, body.text)
+    return body
+
+
 def _check_sign_in(site: Site, reader: Reader | None, html: str, text: str) -> None:
     """Refuse an anonymous comment the site's sign-in policy takes only from signed-in readers."""
     if reader is not None or site.sign_in == "anonymous":
@@ -307,14 +321,7 @@ def submit_comment(
     if site.is_closed:
         raise ConflictError("This site no longer takes comments.")
     check_article_id(article_id)
-    body = sanitize_body(data["body"])
-    if not has_visible_text(body.text):
-        raise UnprocessableError(
-            "The comment has no text once markup is removed.",
-            {"body": ["Write some text; markup alone is not a comment."]},
-        )
-    check_comment_length(site, body.text)
-    _check_sign_in(site, reader, body.html, body.text)
+    body = checked_body(site, data["body"], reader)
     author_name = _author_name(data, reader)
     # Before anything is written: a hard-banned submission leaves no trace.
     shadow = enforce_bans(context.hard_ban_id, context.shadow_banned)

@@ -20,14 +20,13 @@ from service.core import operator_log, webhooks
 from service.core.comments import (
     _optional_text,
     article_is_closed,
-    check_comment_length,
+    checked_body,
     get_own_comment,
 )
 from service.core.hashing import text_fingerprint
 from service.core.queues import enqueue_moderation, enqueue_revision
-from service.core.sanitize import has_visible_text, sanitize_body
 from service.core.sso import Reader
-from service.errors import ConflictError, NotFoundError, UnprocessableError
+from service.errors import ConflictError, NotFoundError
 from service.extensions import db
 from service.models import (
     MAX_ID,
@@ -85,13 +84,8 @@ def edit_comment(
         raise ConflictError("This comment was deleted.")
     if comment.status == CommentStatus.REJECTED:
         raise ConflictError("This comment was not published, so it can't be edited.")
-    body = sanitize_body(data["body"])
-    if not has_visible_text(body.text):
-        raise UnprocessableError(
-            "The comment has no text once markup is removed.",
-            {"body": ["Write some text; markup alone is not a comment."]},
-        )
-    check_comment_length(site, body.text)
+    # The site's rules for new text, its sign-in policy included (a link added by an edit).
+    body = checked_body(site, data["body"], reader)
     title = _optional_text(data.get("title"), 120)
     if comment.status == CommentStatus.APPROVED:
         return _propose(comment, until, title, body)
